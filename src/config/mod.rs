@@ -1,0 +1,12 @@
+//! Configuration: the typed shape of `config.yaml` (SPEC §3), its defaults, and the
+//! redacted rendering `check-config` prints.
+//!
+//! Loading (YAML, `COGNITO_SIDECAR_*` overrides, `*_file` secrets) lives in [`load`];
+//! semantic checks that report every problem at once live in [`validate`].
+
+mod load;
+mod types;
+mod validate;
+
+pub use load::{load, load_from_str, ConfigErrors};
+pub use types::*;

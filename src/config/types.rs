@@ -1,0 +1,481 @@
+//! Config types. Every struct rejects unknown keys (SPEC §3: "Unknown keys are errors").
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use url::Url;
+
+/// A secret value from the config: `Debug` and `Serialize` never show it.
+#[derive(Clone)]
+pub struct Secret(SecretString);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Self(SecretString::from(value))
+    }
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("<redacted>")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret::new)
+    }
+}
+
+/// A duration written as `30s`, `15m`, `12h`, `7d` (SPEC §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HumanDuration(pub Duration);
+
+impl HumanDuration {
+    pub const fn secs(s: u64) -> Self {
+        Self(Duration::from_secs(s))
+    }
+    pub fn get(self) -> Duration {
+        self.0
+    }
+}
+
+impl Serialize for HumanDuration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(self.0).to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        parse_duration(&raw).map(HumanDuration).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Parses `30s`, `15m`, `12h`, `7d`, `1h30m`, `250ms`. A bare number is refused so that
+/// `lifetime: 7` can never silently mean seven seconds.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() || trimmed.chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!(
+            "`{raw}` is not a duration; write it with a unit, like 30s, 15m, 12h or 7d"
+        ));
+    }
+    humantime::parse_duration(trimmed).map_err(|_| {
+        format!("`{raw}` is not a duration; write it with a unit, like 30s, 15m, 12h or 7d")
+    })
+}
+
+/// Numbers may arrive as strings from environment overrides.
+fn number_or_string<'de, D: Deserializer<'de>, T>(d: D) -> Result<T, D::Error>
+where
+    T: std::str::FromStr + Deserialize<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either<T> {
+        Num(T),
+        Str(String),
+    }
+    match Either::<T>::deserialize(d)? {
+        Either::Num(n) => Ok(n),
+        Either::Str(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("`{s}` is not a whole number"))),
+    }
+}
+
+/// Booleans may arrive as strings from environment overrides.
+fn bool_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Bool(bool),
+        Str(String),
+    }
+    match Either::deserialize(d)? {
+        Either::Bool(b) => Ok(b),
+        Either::Str(s) => match s.trim() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            other => Err(serde::de::Error::custom(format!(
+                "`{other}` is not a boolean; use true or false"
+            ))),
+        },
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default = "defaults::listen")]
+    pub listen: SocketAddr,
+    pub upstream: Url,
+    pub public_url: Url,
+    pub cognito: CognitoConfig,
+    pub session: SessionConfig,
+    #[serde(default)]
+    pub access: AccessConfig,
+    #[serde(default)]
+    pub bearer: BearerConfig,
+    #[serde(default)]
+    pub headers: HeadersConfig,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<SocketAddr>,
+    #[serde(default = "defaults::proxy_prefix")]
+    pub proxy_prefix: String,
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub proxy: ProxyConfig,
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CognitoConfig {
+    pub region: String,
+    pub user_pool_id: String,
+    pub client_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<Secret>,
+    pub domain: Url,
+    #[serde(default = "defaults::scopes")]
+    pub scopes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<Url>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logout_url: Option<Url>,
+    /// Timeout for every call to Cognito (token, revoke, JWKS).
+    #[serde(default = "defaults::idp_timeout")]
+    pub timeout: HumanDuration,
+    /// How often the JWKS is re-read in the background.
+    #[serde(default = "defaults::jwks_refresh")]
+    pub jwks_refresh: HumanDuration,
+}
+
+impl CognitoConfig {
+    /// `https://cognito-idp.{region}.amazonaws.com/{user_pool_id}` unless overridden.
+    pub fn issuer(&self) -> String {
+        match &self.issuer {
+            Some(url) => url.as_str().trim_end_matches('/').to_string(),
+            None => format!(
+                "https://cognito-idp.{}.amazonaws.com/{}",
+                self.region, self.user_pool_id
+            ),
+        }
+    }
+
+    /// The hosted-UI base URL without a trailing slash.
+    pub fn domain_base(&self) -> String {
+        self.domain.as_str().trim_end_matches('/').to_string()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<Secret>,
+    #[serde(default = "defaults::cookie_name")]
+    pub cookie_name: String,
+    #[serde(default = "defaults::lifetime")]
+    pub lifetime: HumanDuration,
+    #[serde(default = "defaults::yes", deserialize_with = "bool_or_string")]
+    pub refresh: bool,
+    /// Force the `Secure` attribute on or off; default: on when `public_url` is https.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_bool_or_string"
+    )]
+    pub cookie_secure: Option<bool>,
+}
+
+fn opt_bool_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    bool_or_string(d).map(Some)
+}
+
+impl SessionConfig {
+    /// The key ring in order: the first seals, all open (SPEC §3 `session.secrets`).
+    pub fn key_ring(&self) -> Vec<Secret> {
+        let mut keys: Vec<Secret> = self.secret.iter().cloned().collect();
+        keys.extend(self.secrets.iter().cloned());
+        keys
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessConfig {
+    #[serde(default)]
+    pub public_paths: Vec<String>,
+    #[serde(default)]
+    pub allowed_groups: Vec<String>,
+    #[serde(default)]
+    pub rules: Vec<AccessRule>,
+    #[serde(default)]
+    pub allowed_redirect_hosts: Vec<String>,
+    /// What an unauthenticated browser navigation gets: a sign-in redirect or a 401.
+    #[serde(default)]
+    pub unauthenticated: Unauthenticated,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessRule {
+    pub path: String,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub methods: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unauthenticated: Option<Unauthenticated>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unauthenticated {
+    #[default]
+    Redirect,
+    Deny,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenUse {
+    Access,
+    Id,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BearerConfig {
+    #[serde(default = "defaults::token_use")]
+    pub token_use: Vec<TokenUse>,
+    #[serde(default)]
+    pub client_ids: Vec<String>,
+}
+
+impl Default for BearerConfig {
+    fn default() -> Self {
+        Self {
+            token_use: defaults::token_use(),
+            client_ids: Vec::new(),
+        }
+    }
+}
+
+/// Which identity headers go upstream (SPEC §6); each can be turned off.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadersConfig {
+    #[serde(default = "defaults::yes", deserialize_with = "bool_or_string")]
+    pub user: bool,
+    #[serde(default = "defaults::yes", deserialize_with = "bool_or_string")]
+    pub email: bool,
+    #[serde(default = "defaults::yes", deserialize_with = "bool_or_string")]
+    pub groups: bool,
+    #[serde(default = "defaults::yes", deserialize_with = "bool_or_string")]
+    pub sub: bool,
+    #[serde(default, deserialize_with = "bool_or_string")]
+    pub access_token: bool,
+    /// `Authorization: Bearer <token>` upstream: `none` (default), `id` or `access`.
+    #[serde(default)]
+    pub authorization: AuthorizationHeader,
+}
+
+impl Default for HeadersConfig {
+    fn default() -> Self {
+        Self {
+            user: true,
+            email: true,
+            groups: true,
+            sub: true,
+            access_token: false,
+            authorization: AuthorizationHeader::None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthorizationHeader {
+    #[default]
+    None,
+    Id,
+    Access,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+    /// How often the certificate files are checked for changes.
+    #[serde(default = "defaults::tls_reload")]
+    pub reload_interval: HumanDuration,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Slowloris guard: the whole request head must arrive within this time.
+    #[serde(default = "defaults::header_read_timeout")]
+    pub header_read_timeout: HumanDuration,
+    #[serde(default = "defaults::max_connections", deserialize_with = "number_or_string")]
+    pub max_connections: usize,
+    /// Cap on the request head (HTTP/1 read buffer, HTTP/2 header list).
+    #[serde(default = "defaults::max_header_bytes", deserialize_with = "number_or_string")]
+    pub max_header_bytes: usize,
+    /// How long in-flight requests and tunnels may run after SIGTERM.
+    #[serde(default = "defaults::shutdown_grace")]
+    pub shutdown_grace: HumanDuration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: defaults::header_read_timeout(),
+            max_connections: defaults::max_connections(),
+            max_header_bytes: defaults::max_header_bytes(),
+            shutdown_grace: defaults::shutdown_grace(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyConfig {
+    #[serde(default = "defaults::connect_timeout")]
+    pub connect_timeout: HumanDuration,
+    /// Time allowed for the upstream to start its response (not a cap on streaming).
+    #[serde(default = "defaults::response_timeout")]
+    pub response_timeout: HumanDuration,
+    /// Idle upstream connections are closed after this; keep it below the app's keep-alive.
+    #[serde(default = "defaults::pool_idle_timeout")]
+    pub pool_idle_timeout: HumanDuration,
+    /// Extra CA bundle (PEM) trusted for an `https://` upstream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: defaults::connect_timeout(),
+            response_timeout: defaults::response_timeout(),
+            pool_idle_timeout: defaults::pool_idle_timeout(),
+            ca_file: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    #[serde(default)]
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `cognito_sidecar=debug`; `RUST_LOG` wins.
+    #[serde(default = "defaults::log_level")]
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: defaults::log_level(),
+        }
+    }
+}
+
+mod defaults {
+    use super::{HumanDuration, TokenUse};
+    use std::net::SocketAddr;
+
+    pub fn listen() -> SocketAddr {
+        SocketAddr::from(([0, 0, 0, 0], 4180))
+    }
+    pub fn proxy_prefix() -> String {
+        "/oauth2".into()
+    }
+    pub fn scopes() -> Vec<String> {
+        ["openid", "email", "profile"].map(String::from).to_vec()
+    }
+    pub fn cookie_name() -> String {
+        "_cognito_sidecar".into()
+    }
+    pub fn lifetime() -> HumanDuration {
+        HumanDuration::secs(7 * 24 * 3600)
+    }
+    pub fn yes() -> bool {
+        true
+    }
+    pub fn token_use() -> Vec<TokenUse> {
+        vec![TokenUse::Access, TokenUse::Id]
+    }
+    pub fn idp_timeout() -> HumanDuration {
+        HumanDuration::secs(5)
+    }
+    pub fn jwks_refresh() -> HumanDuration {
+        HumanDuration::secs(3600)
+    }
+    pub fn tls_reload() -> HumanDuration {
+        HumanDuration::secs(10)
+    }
+    pub fn header_read_timeout() -> HumanDuration {
+        HumanDuration::secs(10)
+    }
+    pub fn max_connections() -> usize {
+        10_000
+    }
+    pub fn max_header_bytes() -> usize {
+        64 * 1024
+    }
+    pub fn shutdown_grace() -> HumanDuration {
+        HumanDuration::secs(25)
+    }
+    pub fn connect_timeout() -> HumanDuration {
+        HumanDuration::secs(5)
+    }
+    pub fn response_timeout() -> HumanDuration {
+        HumanDuration::secs(60)
+    }
+    pub fn pool_idle_timeout() -> HumanDuration {
+        HumanDuration::secs(4)
+    }
+    pub fn log_level() -> String {
+        "info".into()
+    }
+}

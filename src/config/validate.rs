@@ -1,0 +1,212 @@
+//! Semantic checks on a parsed [`Config`]: each returns every problem found, phrased as
+//! `key.path: what is wrong and how to fix it` (one function per section, as
+//! oauth2-proxy's `pkg/validation` does).
+
+use base64::Engine;
+
+use super::types::*;
+
+pub fn validate(config: &Config) -> Vec<String> {
+    let mut problems = Vec::new();
+    top_level(config, &mut problems);
+    cognito(&config.cognito, &mut problems);
+    session(&config.session, &mut problems);
+    access(&config.access, &mut problems);
+    tls(config.tls.as_ref(), &mut problems);
+    problems
+}
+
+fn top_level(config: &Config, problems: &mut Vec<String>) {
+    http_url("upstream", &config.upstream, problems);
+    http_url("public_url", &config.public_url, problems);
+    if config.public_url.path() != "/"
+        || config.public_url.query().is_some()
+        || config.public_url.fragment().is_some()
+    {
+        problems.push(
+            "public_url: must be an origin only (scheme, host, optional port), like https://app.example.com"
+                .into(),
+        );
+    }
+    let prefix = &config.proxy_prefix;
+    if !prefix.starts_with('/') || prefix.ends_with('/') || prefix.len() < 2 {
+        problems.push(format!(
+            "proxy_prefix: `{prefix}` must start with `/` and not end with `/`, like /oauth2"
+        ));
+    }
+    for (i, cidr) in config.trusted_proxies.iter().enumerate() {
+        if crate::net::Cidr::parse(cidr).is_none() {
+            problems.push(format!(
+                "trusted_proxies[{i}]: `{cidr}` is not an IP address or CIDR range like 10.0.0.0/8"
+            ));
+        }
+    }
+    if config.server.max_connections == 0 {
+        problems.push("server.max_connections: must be at least 1".into());
+    }
+    if config.server.max_header_bytes < 8 * 1024 {
+        problems.push(
+            "server.max_header_bytes: must be at least 8192 (session cookies alone can take 4 KB)"
+                .into(),
+        );
+    }
+    if let (Some(metrics), listen) = (config.metrics_listen, config.listen) {
+        if metrics == listen {
+            problems.push(
+                "metrics_listen: must differ from listen; metrics are never served on the public listener"
+                    .into(),
+            );
+        }
+    }
+}
+
+fn http_url(key: &str, url: &url::Url, problems: &mut Vec<String>) {
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        problems.push(format!(
+            "{key}: `{url}` must be an http:// or https:// URL with a host"
+        ));
+    }
+}
+
+fn cognito(c: &CognitoConfig, problems: &mut Vec<String>) {
+    if c.region.trim().is_empty() {
+        problems.push("cognito.region: must not be empty, e.g. us-east-1".into());
+    }
+    match c.user_pool_id.split_once('_') {
+        Some((region, id))
+            if !region.is_empty()
+                && !id.is_empty()
+                && id.chars().all(|ch| ch.is_ascii_alphanumeric()) =>
+        {
+            if region != c.region {
+                problems.push(format!(
+                    "cognito.user_pool_id: `{}` belongs to region `{region}` but cognito.region is `{}`",
+                    c.user_pool_id, c.region
+                ));
+            }
+        }
+        _ => problems.push(format!(
+            "cognito.user_pool_id: `{}` is not a user pool id; it looks like us-east-1_Ab12Cd34E",
+            c.user_pool_id
+        )),
+    }
+    if c.client_id.trim().is_empty() {
+        problems.push("cognito.client_id: must not be empty; copy it from the app client".into());
+    }
+    http_url("cognito.domain", &c.domain, problems);
+    if !c.scopes.iter().any(|s| s == "openid") {
+        problems.push(
+            "cognito.scopes: must include openid, or Cognito issues no ID token to sign in with"
+                .into(),
+        );
+    }
+    if let Some(issuer) = &c.issuer {
+        http_url("cognito.issuer", issuer, problems);
+    }
+    if let Some(logout) = &c.logout_url {
+        http_url("cognito.logout_url", logout, problems);
+    }
+    if c.client_secret.as_ref().is_some_and(|s| s.expose().is_empty()) {
+        problems.push(
+            "cognito.client_secret: is empty; remove the key for a public client or set the secret"
+                .into(),
+        );
+    }
+    if c.timeout.get().is_zero() {
+        problems.push("cognito.timeout: must be more than 0s".into());
+    }
+}
+
+fn session(s: &SessionConfig, problems: &mut Vec<String>) {
+    let keys = s.key_ring();
+    if keys.is_empty() {
+        problems.push(
+            "session.secret: missing; set session.secret (or secret_file, or secrets) to the output of `cognito-sidecar secret`"
+                .into(),
+        );
+    }
+    let single = s.secret.iter().map(|k| ("session.secret".to_string(), k));
+    let listed = s
+        .secrets
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (format!("session.secrets[{i}]"), k));
+    for (key, secret) in single.chain(listed) {
+        if decode_secret(secret.expose()).is_none() {
+            problems.push(format!(
+                "{key}: must be base64 of 32 random bytes; generate one with `cognito-sidecar secret`"
+            ));
+        }
+    }
+    let name_ok = !s.cookie_name.is_empty()
+        && s.cookie_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if !name_ok {
+        problems.push(format!(
+            "session.cookie_name: `{}` may contain only letters, digits, `_`, `-` and `.`",
+            s.cookie_name
+        ));
+    }
+    if s.lifetime.get().as_secs() < 60 {
+        problems.push("session.lifetime: must be at least 1m".into());
+    }
+}
+
+/// Session secrets are base64 (standard or URL-safe, padding optional) of 32 bytes.
+pub fn decode_secret(raw: &str) -> Option<[u8; 32]> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let raw = raw.trim();
+    [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+        .iter()
+        .find_map(|engine| engine.decode(raw).ok())
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
+}
+
+fn access(a: &AccessConfig, problems: &mut Vec<String>) {
+    for (i, pattern) in a.public_paths.iter().enumerate() {
+        if !pattern.starts_with('/') {
+            problems.push(format!(
+                "access.public_paths[{i}]: `{pattern}` must start with `/`, like /assets/*"
+            ));
+        }
+    }
+    for (i, rule) in a.rules.iter().enumerate() {
+        if !rule.path.starts_with('/') {
+            problems.push(format!(
+                "access.rules[{i}].path: `{}` must start with `/`, like /admin/*",
+                rule.path
+            ));
+        }
+        for (j, method) in rule.methods.iter().enumerate() {
+            if http::Method::from_bytes(method.as_bytes()).is_err() {
+                problems.push(format!(
+                    "access.rules[{i}].methods[{j}]: `{method}` is not an HTTP method"
+                ));
+            }
+        }
+    }
+    for (i, host) in a.allowed_redirect_hosts.iter().enumerate() {
+        let valid = !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+        if !valid {
+            problems.push(format!(
+                "access.allowed_redirect_hosts[{i}]: `{host}` must be a host name (optionally with :port), like app.example.com"
+            ));
+        }
+    }
+}
+
+fn tls(tls: Option<&TlsConfig>, problems: &mut Vec<String>) {
+    let Some(tls) = tls else { return };
+    for (key, path) in [("tls.cert_file", &tls.cert_file), ("tls.key_file", &tls.key_file)] {
+        if !path.is_file() {
+            problems.push(format!(
+                "{key}: `{}` does not exist or is not a file",
+                path.display()
+            ));
+        }
+    }
+}

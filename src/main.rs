@@ -1,0 +1,87 @@
+//! The `cognito-sidecar` binary: parse the command line, install the crypto provider,
+//! and hand over to the library. Exit codes: 0 ok, 1 runtime failure, 2 bad config.
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use cognito_sidecar::cli::{Cli, Command, ConfigArg};
+use cognito_sidecar::config;
+
+fn main() -> ExitCode {
+    cognito_sidecar::install_crypto_provider();
+    let cli = Cli::parse();
+    match cli.command {
+        None => serve(&cli.run),
+        Some(Command::Run(arg)) => serve(&arg),
+        Some(Command::CheckConfig(arg)) => check_config(&arg),
+        Some(Command::Secret) => {
+            println!("{}", cognito_sidecar::session_secret());
+            ExitCode::SUCCESS
+        }
+        Some(Command::Emulator(arg)) => report(runtime().and_then(|rt| {
+            rt.block_on(cognito_sidecar::emulator::main(arg.config.as_deref()))
+                .context("emulator failed")
+        })),
+        Some(Command::Demo) => report(
+            runtime().and_then(|rt| rt.block_on(cognito_sidecar::demo::main()).context("demo failed")),
+        ),
+    }
+}
+
+fn load(arg: &ConfigArg) -> Result<config::Config, ExitCode> {
+    let path = arg.path();
+    config::load(&path, std::env::vars()).map_err(|errors| {
+        eprintln!("{}: invalid configuration:", path.display());
+        for problem in &errors.0 {
+            eprintln!("  {problem}");
+        }
+        ExitCode::from(2)
+    })
+}
+
+fn check_config(arg: &ConfigArg) -> ExitCode {
+    match load(arg) {
+        Ok(config) => match serde_saphyr::to_string(&config) {
+            Ok(yaml) => {
+                print!("{yaml}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("cannot render the configuration: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(code) => code,
+    }
+}
+
+fn serve(arg: &ConfigArg) -> ExitCode {
+    let config = match load(arg) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    cognito_sidecar::telemetry::init(&config.log);
+    report(runtime().and_then(|rt| {
+        rt.block_on(cognito_sidecar::run(config))
+            .context("cognito-sidecar stopped")
+    }))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
