@@ -1,6 +1,8 @@
 //! Logging setup: `tracing` to stderr as text or JSON lines (SPEC §8). `RUST_LOG`
 //! overrides `log.level`.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogConfig, LogFormat};
@@ -12,6 +14,7 @@ pub fn init(config: &LogConfig) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
     // A second init (tests calling in-process entry points) is harmless; ignore it.
     let _ = match config.format {

@@ -1,0 +1,302 @@
+//! Header rules for the request and response path, as pure functions over `HeaderMap`:
+//! hop-by-hop removal (RFC 9110 §7.6.1), spoofed identity header removal (SPEC §5.1),
+//! `X-Forwarded-*` (SPEC §5.6) and `X-Request-Id` (SPEC §8).
+
+use std::net::IpAddr;
+
+use http::header::{HeaderName, HeaderValue, CONNECTION, UPGRADE};
+use http::HeaderMap;
+
+/// Every header the sidecar sets for identity. Incoming copies are removed on every path,
+/// matched case-insensitively and with `_` in place of `-` (SPEC §5.1): some servers
+/// (CGI, PHP, nginx with `underscores_in_headers`) treat `X_Forwarded_User` as the same
+/// header, which is how oauth2-proxy's header-smuggling advisory worked.
+pub const IDENTITY_HEADERS: &[&str] = &[
+    "x-forwarded-user",
+    "x-forwarded-email",
+    "x-forwarded-groups",
+    "x-forwarded-sub",
+    "x-forwarded-access-token",
+    "x-forwarded-preferred-username",
+    "x-amzn-oidc-identity",
+    "x-amzn-oidc-accesstoken",
+    "x-amzn-oidc-data",
+    "x-auth-request-user",
+    "x-auth-request-email",
+    "x-auth-request-groups",
+    "x-auth-request-sub",
+    "x-auth-request-access-token",
+    "x-aws-identity-id",
+    "x-aws-access-key-id",
+    "x-aws-secret-access-key",
+    "x-aws-session-token",
+    "x-aws-credentials-expiration",
+];
+
+/// RFC 9110 §7.6.1: connection-specific fields a proxy must not forward, plus the
+/// de-facto `Proxy-Connection` and `Keep-Alive`.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-authenticate",
+    "proxy-authorization",
+];
+
+/// True when `name` is one of the identity headers in any spelling.
+pub fn is_identity_header(name: &str) -> bool {
+    let len = name.len();
+    IDENTITY_HEADERS.iter().any(|known| {
+        known.len() == len
+            && known
+                .bytes()
+                .zip(name.bytes())
+                .all(|(k, n)| k == normalise(n))
+    })
+}
+
+fn normalise(b: u8) -> u8 {
+    match b {
+        b'_' => b'-',
+        b => b.to_ascii_lowercase(),
+    }
+}
+
+/// Removes every spoofed identity header (SPEC §5.1).
+pub fn strip_identity(headers: &mut HeaderMap) {
+    let doomed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| is_identity_header(name.as_str()))
+        .cloned()
+        .collect();
+    for name in doomed {
+        headers.remove(&name);
+    }
+}
+
+/// Removes `Connection`, every header it names, and the fixed hop-by-hop list
+/// (RFC 9110 §7.6.1). Returns the `Upgrade` value when the message asked for an upgrade
+/// (`Connection: upgrade` plus an `Upgrade` header) so the caller can re-add it.
+pub fn remove_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
+    let mut named: Vec<HeaderName> = Vec::new();
+    let mut upgrade_requested = false;
+    for value in headers.get_all(CONNECTION) {
+        let Ok(text) = value.to_str() else { continue };
+        for token in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            if token.eq_ignore_ascii_case("upgrade") {
+                upgrade_requested = true;
+            }
+            if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
+                named.push(name);
+            }
+        }
+    }
+    let upgrade = if upgrade_requested {
+        headers.get(UPGRADE).cloned()
+    } else {
+        None
+    };
+    for name in named {
+        headers.remove(&name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(*name);
+    }
+    upgrade
+}
+
+/// What the sidecar knows about the client connection.
+#[derive(Debug, Clone)]
+pub struct Forwarding<'a> {
+    pub peer: IpAddr,
+    /// `https` when the listener terminated TLS, else `http`.
+    pub proto: &'static str,
+    /// The `Host` (or HTTP/2 `:authority`) the client asked for.
+    pub host: Option<&'a str>,
+    /// The peer is in `trusted_proxies`: its `X-Forwarded-Proto`/`-Host` are believed.
+    pub trusted_peer: bool,
+}
+
+/// Sets `X-Forwarded-For` (chain + peer), `X-Forwarded-Proto` and `X-Forwarded-Host`.
+/// A trusted proxy's own `X-Forwarded-Proto`/`-Host` are kept (TLS ended at the
+/// ingress); from anyone else they are replaced by what this connection shows.
+pub fn set_forwarding(headers: &mut HeaderMap, fwd: &Forwarding<'_>) {
+    let incoming_chain = joined(headers, "x-forwarded-for");
+    let chain = crate::net::forwarded_for(incoming_chain.as_deref(), fwd.peer);
+    if let Ok(value) = HeaderValue::from_str(&chain) {
+        headers.insert("x-forwarded-for", value);
+    }
+    let keep = |headers: &HeaderMap, name: &str| {
+        fwd.trusted_peer && headers.get(name).is_some_and(|v| !v.is_empty())
+    };
+    if !keep(headers, "x-forwarded-proto") {
+        headers.insert("x-forwarded-proto", HeaderValue::from_static(fwd.proto));
+    }
+    if !keep(headers, "x-forwarded-host") {
+        match fwd.host.and_then(|h| HeaderValue::from_str(h).ok()) {
+            Some(host) => {
+                headers.insert("x-forwarded-host", host);
+            }
+            None => {
+                headers.remove("x-forwarded-host");
+            }
+        }
+    }
+}
+
+fn joined(headers: &HeaderMap, name: &str) -> Option<String> {
+    let parts: Vec<&str> = headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(","))
+}
+
+/// The request id to use: the client's `X-Request-Id` when it is short visible ASCII,
+/// else a fresh UUIDv7 (time-ordered, so logs sort naturally).
+pub fn request_id(headers: &HeaderMap) -> HeaderValue {
+    headers
+        .get("x-request-id")
+        .filter(|v| {
+            let b = v.as_bytes();
+            !b.is_empty()
+                && b.len() <= 128
+                && b.iter().all(|c| c.is_ascii_graphic())
+        })
+        .cloned()
+        .unwrap_or_else(|| {
+            // A UUID's text form is always a valid header value.
+            HeaderValue::from_str(&uuid::Uuid::now_v7().to_string())
+                .unwrap_or_else(|_| HeaderValue::from_static("-"))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn identity_headers_match_any_case_and_underscores() {
+        for name in ["x-forwarded-user", "X_FORWARDED_USER", "x_forwarded-email", "X-Amzn-Oidc-Data"] {
+            assert!(is_identity_header(name), "{name}");
+        }
+        for name in ["x-forwarded-users", "x-forwarded-for", "x-forwarded-proto", "user"] {
+            assert!(!is_identity_header(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn strip_identity_removes_every_spelling() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-user", HeaderValue::from_static("admin"));
+        h.append("x_forwarded_groups", HeaderValue::from_static("admins"));
+        h.insert("x-forwarded-for", HeaderValue::from_static("1.2.3.4"));
+        strip_identity(&mut h);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("x-forwarded-for"));
+    }
+
+    #[test]
+    fn hop_by_hop_and_connection_listed_headers_go() {
+        let mut h = HeaderMap::new();
+        h.insert("connection", HeaderValue::from_static("keep-alive, X-Secret, , upgrade"));
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert("te", HeaderValue::from_static("trailers"));
+        h.insert("upgrade", HeaderValue::from_static("websocket"));
+        h.insert("x-kept", HeaderValue::from_static("1"));
+        let upgrade = remove_hop_by_hop(&mut h);
+        assert_eq!(upgrade.as_ref().map(|v| v.as_bytes()), Some(&b"websocket"[..]));
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("x-kept"));
+    }
+
+    #[test]
+    fn forwarding_headers_from_untrusted_peers_are_replaced() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        h.insert("x-forwarded-host", HeaderValue::from_static("evil.example"));
+        h.insert("x-forwarded-for", HeaderValue::from_static("9.9.9.9"));
+        let fwd = Forwarding {
+            peer: "127.0.0.1".parse().unwrap(),
+            proto: "http",
+            host: Some("app.example.com"),
+            trusted_peer: false,
+        };
+        set_forwarding(&mut h, &fwd);
+        assert_eq!(h["x-forwarded-proto"], "http");
+        assert_eq!(h["x-forwarded-host"], "app.example.com");
+        assert_eq!(h["x-forwarded-for"], "9.9.9.9, 127.0.0.1");
+    }
+
+    #[test]
+    fn trusted_peers_keep_proto_and_host() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        h.insert("x-forwarded-host", HeaderValue::from_static("app.example.com"));
+        let fwd = Forwarding {
+            peer: "10.0.0.1".parse().unwrap(),
+            proto: "http",
+            host: Some("internal:4180"),
+            trusted_peer: true,
+        };
+        set_forwarding(&mut h, &fwd);
+        assert_eq!(h["x-forwarded-proto"], "https");
+        assert_eq!(h["x-forwarded-host"], "app.example.com");
+    }
+
+    #[test]
+    fn request_id_kept_when_sane_else_generated() {
+        let mut h = HeaderMap::new();
+        h.insert("x-request-id", HeaderValue::from_static("abc-123"));
+        assert_eq!(request_id(&h), "abc-123");
+        h.insert("x-request-id", HeaderValue::from_static("has space"));
+        assert_ne!(request_id(&h), "has space");
+    }
+
+    proptest! {
+        #[test]
+        fn no_identity_header_survives(names in proptest::collection::vec("[a-zA-Z_-]{1,30}", 0..20), pick in proptest::collection::vec(0usize..19, 0..10)) {
+            let mut h = HeaderMap::new();
+            for n in &names {
+                if let Ok(name) = HeaderName::from_bytes(n.as_bytes()) {
+                    h.append(name, HeaderValue::from_static("v"));
+                }
+            }
+            for i in pick {
+                let spoof = IDENTITY_HEADERS[i % IDENTITY_HEADERS.len()].replace('-', "_").to_uppercase();
+                if let Ok(name) = HeaderName::from_bytes(spoof.as_bytes()) {
+                    h.append(name, HeaderValue::from_static("spoof"));
+                }
+            }
+            strip_identity(&mut h);
+            for name in h.keys() {
+                prop_assert!(!is_identity_header(name.as_str()));
+            }
+        }
+
+        #[test]
+        fn no_hop_by_hop_header_survives(extra in proptest::collection::vec("[a-z-]{1,12}", 0..6)) {
+            let mut h = HeaderMap::new();
+            let listed = extra.join(", ");
+            if let Ok(v) = HeaderValue::from_str(&listed) {
+                h.insert(CONNECTION, v);
+            }
+            for n in extra.iter().map(String::as_str).chain(HOP_BY_HOP.iter().copied()) {
+                if let Ok(name) = HeaderName::from_bytes(n.as_bytes()) {
+                    h.append(name, HeaderValue::from_static("1"));
+                }
+            }
+            remove_hop_by_hop(&mut h);
+            for n in extra.iter().map(String::as_str).chain(HOP_BY_HOP.iter().copied()) {
+                prop_assert!(!h.contains_key(n));
+            }
+        }
+    }
+}

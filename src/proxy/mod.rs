@@ -1,0 +1,125 @@
+//! Forwarding a request to the upstream app and streaming the answer back (SPEC §5.6).
+//!
+//! Bodies are passed through as streams in both directions, never collected. The caller
+//! (the request pipeline in `dispatch`) has already fixed the headers; this module only
+//! rewrites the target URI and version, joins upgrades, and classifies failures.
+
+mod client;
+mod upgrade;
+
+use std::time::Duration;
+
+use http::header::{HeaderValue, CONNECTION, HOST, UPGRADE};
+use http::{Request, Response, StatusCode, Uri, Version};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use url::Url;
+
+pub use client::{ClientBuildError, UpstreamClient};
+pub use upgrade::Tunnels;
+
+use crate::config::ProxyConfig;
+use crate::respond::Body;
+
+/// Why forwarding failed; `dispatch` turns these into 502/504 pages.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("the upstream refused or dropped the connection")]
+    Unreachable,
+    #[error("the upstream did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("the request could not be sent upstream: {0}")]
+    BadRequest(String),
+}
+
+pub struct Upstream {
+    client: UpstreamClient,
+    scheme: http::uri::Scheme,
+    authority: http::uri::Authority,
+    /// A path prefix from the upstream URL (`http://app:8080/base` → `/base`), or empty.
+    base_path: String,
+    response_timeout: Duration,
+    pub tunnels: Tunnels,
+}
+
+impl Upstream {
+    pub fn new(url: &Url, config: &ProxyConfig) -> Result<Self, ClientBuildError> {
+        let uri: Uri = url
+            .as_str()
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| ClientBuildError::Tls(e.to_string()))?;
+        let parts = uri.into_parts();
+        let (Some(scheme), Some(authority)) = (parts.scheme, parts.authority) else {
+            return Err(ClientBuildError::Tls(
+                "upstream: must be an absolute URL with a host".into(),
+            ));
+        };
+        Ok(Self {
+            client: client::build(config)?,
+            scheme,
+            authority,
+            base_path: url.path().trim_end_matches('/').to_string(),
+            response_timeout: config.response_timeout.get(),
+            tunnels: Tunnels::default(),
+        })
+    }
+
+    /// Sends `req` (headers already prepared) for `path_and_query` upstream.
+    /// `upgrade` is the `Upgrade` value of an HTTP/1.1 upgrade request.
+    pub async fn forward(
+        &self,
+        mut req: Request<Incoming>,
+        path_and_query: &str,
+        upgrade: Option<HeaderValue>,
+    ) -> Result<Response<Body>, ProxyError> {
+        let downstream_upgrade = match (&upgrade, req.version()) {
+            (Some(protocol), Version::HTTP_11) => {
+                req.headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("upgrade"));
+                req.headers_mut().insert(UPGRADE, protocol.clone());
+                Some(hyper::upgrade::on(&mut req))
+            }
+            _ => None,
+        };
+        if req.headers().get(HOST).is_none() {
+            // HTTP/2 carries the authority in the URI; SPEC §5.6 passes the original Host.
+            if let Some(value) = req
+                .uri()
+                .authority()
+                .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+            {
+                req.headers_mut().insert(HOST, value);
+            }
+        }
+        let target = format!("{}{}", self.base_path, path_and_query);
+        *req.uri_mut() = Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(target)
+            .build()
+            .map_err(|e| ProxyError::BadRequest(e.to_string()))?;
+        *req.version_mut() = Version::HTTP_11;
+
+        let sent = tokio::time::timeout(self.response_timeout, self.client.request(req)).await;
+        let mut resp = match sent {
+            Err(_) => return Err(ProxyError::Timeout(self.response_timeout)),
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, connect = e.is_connect(), "upstream request failed");
+                return Err(ProxyError::Unreachable);
+            }
+            Ok(Ok(resp)) => resp,
+        };
+
+        if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
+            if let Some(down) = downstream_upgrade {
+                let up = hyper::upgrade::on(&mut resp);
+                self.tunnels.spawn(down, up);
+                let (parts, _) = resp.into_parts();
+                return Ok(Response::from_parts(parts, crate::respond::empty()));
+            }
+            return Err(ProxyError::Unreachable);
+        }
+        crate::headers::remove_hop_by_hop(resp.headers_mut());
+        Ok(resp.map(|body| body.map_err(Into::into).boxed_unsync()))
+    }
+}
