@@ -131,3 +131,68 @@ pub fn wait_port(port: u16, limit: Duration) {
 pub fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
+
+pub mod upstream;
+
+/// A sidecar config for proxy tests: every path public (so no sign-in is needed) and the
+/// Cognito settings pointing at `idp` (an emulator or a dead port).
+pub fn proxy_config(listen_port: u16, upstream: &str, idp: &str, extra: &str) -> String {
+    format!(
+        r#"listen: 127.0.0.1:{listen_port}
+upstream: {upstream}
+public_url: http://127.0.0.1:{listen_port}
+cognito:
+  region: us-east-1
+  user_pool_id: us-east-1_LOCAL
+  client_id: local-client
+  client_secret: local-secret
+  domain: {idp}
+  issuer: {idp}/us-east-1_LOCAL
+session:
+  secret: 3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
+access:
+  public_paths: ["/*"]
+log:
+  level: info
+{extra}"#
+    )
+}
+
+/// A running sidecar with its config file.
+pub struct Sidecar {
+    pub proc: Proc,
+    pub port: u16,
+    pub config: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Sidecar {
+    pub fn start(yaml: &str, port: u16) -> Sidecar {
+        Self::start_with_env(yaml, port, &[])
+    }
+
+    pub fn start_with_env(yaml: &str, port: u16, env: &[(&str, &str)]) -> Sidecar {
+        let (dir, config) = write_temp("config.yaml", yaml);
+        let proc = Proc::spawn(&["run", "-c", path_str(&config)], env);
+        wait_port(port, Duration::from_secs(20));
+        Sidecar {
+            proc,
+            port,
+            config,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+}
+
+/// A reqwest client that does not follow redirects.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
