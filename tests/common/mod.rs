@@ -50,6 +50,21 @@ impl Proc {
         }
     }
 
+    /// Waits until `port` accepts connections; panics with the logs if the process exits.
+    pub fn wait_listening(&mut self, port: u16) {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(30) {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("process exited with {status} before listening:\n{}", self.logs());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("port {port} did not open within 30s:\n{}", self.logs());
+    }
+
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -152,8 +167,6 @@ session:
   secret: 3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
 access:
   public_paths: ["/*"]
-log:
-  level: info
 {extra}"#
     )
 }
@@ -173,8 +186,8 @@ impl Sidecar {
 
     pub fn start_with_env(yaml: &str, port: u16, env: &[(&str, &str)]) -> Sidecar {
         let (dir, config) = write_temp("config.yaml", yaml);
-        let proc = Proc::spawn(&["run", "-c", path_str(&config)], env);
-        wait_port(port, Duration::from_secs(20));
+        let mut proc = Proc::spawn(&["run", "-c", path_str(&config)], env);
+        proc.wait_listening(port);
         Sidecar {
             proc,
             port,

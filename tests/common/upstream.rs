@@ -41,6 +41,15 @@ impl Drop for Upstream {
 }
 
 pub async fn start() -> Upstream {
+    start_with(None).await
+}
+
+/// The same app behind TLS (for `https://` upstream tests).
+pub async fn start_tls(acceptor: tokio_rustls::TlsAcceptor) -> Upstream {
+    start_with(Some(acceptor)).await
+}
+
+async fn start_with(tls: Option<tokio_rustls::TlsAcceptor>) -> Upstream {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let hits = Arc::new(AtomicUsize::new(0));
@@ -49,14 +58,27 @@ pub async fn start() -> Upstream {
         loop {
             let Ok((stream, _)) = listener.accept().await else { continue };
             let counter = counter.clone();
+            let tls = tls.clone();
             tokio::spawn(async move {
                 let svc = hyper::service::service_fn(move |req| {
                     counter.fetch_add(1, Ordering::SeqCst);
                     handle(req)
                 });
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection_with_upgrades(TokioIo::new(stream), svc)
-                    .await;
+                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                match tls {
+                    Some(acceptor) => {
+                        if let Ok(stream) = acceptor.accept(stream).await {
+                            let _ = builder
+                                .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+                                .await;
+                        }
+                    }
+                    None => {
+                        let _ = builder
+                            .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+                            .await;
+                    }
+                }
             });
         }
     });
