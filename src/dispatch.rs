@@ -55,13 +55,17 @@ pub async fn handle(app: Arc<App>, mut req: Request<Incoming>, conn: ConnInfo) -
     let route = classify(&method, &path);
 
     let (mut resp, outcome) = match route {
-        Route::Healthz => (respond::json(StatusCode::OK, &serde_json::json!({"status": "ok"})), Outcome::Internal),
+        Route::Healthz => (
+            respond::json(StatusCode::OK, &serde_json::json!({"status": "ok"})),
+            Outcome::Internal,
+        ),
         Route::Readyz => (readyz(&app), Outcome::Internal),
         // Phases 3–5: authenticate, authorize and forward.
         Route::Proxy => forward(&app, req, conn, &request_id).await,
     };
 
-    resp.headers_mut().insert("x-request-id", request_id.clone());
+    resp.headers_mut()
+        .insert("x-request-id", request_id.clone());
     // Phase 6: one access-log line (never the query string, which may carry codes).
     tracing::info!(
         target: "access",

@@ -6,7 +6,9 @@ use crate::tls::TlsError;
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// The operator must free the port or change `listen`.
-    #[error("cannot listen on {addr}: {source}; is another process using it? change `{key}` otherwise")]
+    #[error(
+        "cannot listen on {addr}: {source}; is another process using it? change `{key}` otherwise"
+    )]
     Bind {
         key: &'static str,
         addr: std::net::SocketAddr,

@@ -164,9 +164,7 @@ pub fn request_id(headers: &HeaderMap) -> HeaderValue {
         .get("x-request-id")
         .filter(|v| {
             let b = v.as_bytes();
-            !b.is_empty()
-                && b.len() <= 128
-                && b.iter().all(|c| c.is_ascii_graphic())
+            !b.is_empty() && b.len() <= 128 && b.iter().all(|c| c.is_ascii_graphic())
         })
         .cloned()
         .unwrap_or_else(|| {
@@ -183,10 +181,20 @@ mod tests {
 
     #[test]
     fn identity_headers_match_any_case_and_underscores() {
-        for name in ["x-forwarded-user", "X_FORWARDED_USER", "x_forwarded-email", "X-Amzn-Oidc-Data"] {
+        for name in [
+            "x-forwarded-user",
+            "X_FORWARDED_USER",
+            "x_forwarded-email",
+            "X-Amzn-Oidc-Data",
+        ] {
             assert!(is_identity_header(name), "{name}");
         }
-        for name in ["x-forwarded-users", "x-forwarded-for", "x-forwarded-proto", "user"] {
+        for name in [
+            "x-forwarded-users",
+            "x-forwarded-for",
+            "x-forwarded-proto",
+            "user",
+        ] {
             assert!(!is_identity_header(name), "{name}");
         }
     }
@@ -205,14 +213,20 @@ mod tests {
     #[test]
     fn hop_by_hop_and_connection_listed_headers_go() {
         let mut h = HeaderMap::new();
-        h.insert("connection", HeaderValue::from_static("keep-alive, X-Secret, , upgrade"));
+        h.insert(
+            "connection",
+            HeaderValue::from_static("keep-alive, X-Secret, , upgrade"),
+        );
         h.insert("x-secret", HeaderValue::from_static("1"));
         h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
         h.insert("te", HeaderValue::from_static("trailers"));
         h.insert("upgrade", HeaderValue::from_static("websocket"));
         h.insert("x-kept", HeaderValue::from_static("1"));
         let upgrade = remove_hop_by_hop(&mut h);
-        assert_eq!(upgrade.as_ref().map(|v| v.as_bytes()), Some(&b"websocket"[..]));
+        assert_eq!(
+            upgrade.as_ref().map(|v| v.as_bytes()),
+            Some(&b"websocket"[..])
+        );
         assert_eq!(h.len(), 1);
         assert!(h.contains_key("x-kept"));
     }
@@ -239,7 +253,10 @@ mod tests {
     fn trusted_peers_keep_proto_and_host() {
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
-        h.insert("x-forwarded-host", HeaderValue::from_static("app.example.com"));
+        h.insert(
+            "x-forwarded-host",
+            HeaderValue::from_static("app.example.com"),
+        );
         let fwd = Forwarding {
             peer: "10.0.0.1".parse().unwrap(),
             proto: "http",

@@ -95,7 +95,11 @@ pub async fn run(config: config::Config) -> Result<(), error::RunError> {
 
     let signal = shutdown::terminate().await;
     let deadline = tokio::time::Instant::now() + grace;
-    tracing::info!(signal, grace_secs = grace.as_secs(), "shutting down: draining connections");
+    tracing::info!(
+        signal,
+        grace_secs = grace.as_secs(),
+        "shutting down: draining connections"
+    );
     app.readiness.set_draining();
     shutdown.cancel();
     let _ = server.await;
@@ -127,7 +131,9 @@ async fn watch_certificates(
         match certs.reload(forced) {
             Ok(true) => tracing::info!("TLS certificate reloaded"),
             Ok(false) => {}
-            Err(e) => tracing::error!(error = %e, "TLS certificate reload failed; keeping the previous certificate"),
+            Err(e) => {
+                tracing::error!(error = %e, "TLS certificate reload failed; keeping the previous certificate")
+            }
         }
     }
 }

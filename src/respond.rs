@@ -13,7 +13,9 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type Body = UnsyncBoxBody<Bytes, BoxError>;
 
 pub fn empty() -> Body {
-    Empty::<Bytes>::new().map_err(|never| match never {}).boxed_unsync()
+    Empty::<Bytes>::new()
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
 
 pub fn full(bytes: impl Into<Bytes>) -> Body {
@@ -82,7 +84,10 @@ pub fn html_page(status: StatusCode, title: &str, message: &str) -> Response<Bod
     finish(
         base(status)
             .header(CONTENT_TYPE, "text/html; charset=utf-8")
-            .header("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'"),
+            .header(
+                "content-security-policy",
+                "default-src 'none'; style-src 'unsafe-inline'",
+            ),
         full(body),
     )
 }
@@ -149,9 +154,15 @@ mod tests {
     fn html_detection_follows_accept_and_xhr() {
         let mut h = HeaderMap::new();
         assert!(!wants_html(&h));
-        h.insert("accept", HeaderValue::from_static("text/html,application/xhtml+xml"));
+        h.insert(
+            "accept",
+            HeaderValue::from_static("text/html,application/xhtml+xml"),
+        );
         assert!(wants_html(&h));
-        h.insert("x-requested-with", HeaderValue::from_static("XMLHttpRequest"));
+        h.insert(
+            "x-requested-with",
+            HeaderValue::from_static("XMLHttpRequest"),
+        );
         assert!(!wants_html(&h));
     }
 

@@ -87,11 +87,9 @@ pub async fn serve<H, F>(
             let _permit = permit;
             match tls {
                 Some(acceptor) => {
-                    let handshake = tokio::time::timeout(
-                        limits.header_read_timeout,
-                        acceptor.accept(stream),
-                    )
-                    .await;
+                    let handshake =
+                        tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream))
+                            .await;
                     let Ok(Ok(stream)) = handshake else {
                         return;
                     };
@@ -110,7 +108,10 @@ pub async fn serve<H, F>(
         });
     }
     drop(listener);
-    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("shutdown grace period ended with connections still open");
     }
 }

@@ -16,7 +16,9 @@ const DEAD_IDP: &str = "http://127.0.0.1:9";
 
 fn raw_request(port: u16, request: &str) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     stream.write_all(request.as_bytes()).unwrap();
     let mut out = Vec::new();
     let _ = stream.read_to_end(&mut out);
@@ -40,12 +42,18 @@ async fn forwards_host_forwarding_headers_and_request_id() {
          Connection: close\r\n\r\n",
     );
     assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
-    assert!(raw.to_ascii_lowercase().contains("x-request-id: req-42"), "{raw}");
+    assert!(
+        raw.to_ascii_lowercase().contains("x-request-id: req-42"),
+        "{raw}"
+    );
     let body = json_body(&raw);
     assert_eq!(body["uri"], "/echo?x=1");
     let h = echoed_headers(&body);
     assert_eq!(header(&h, "host"), Some("app.example.com"));
-    assert_eq!(header(&h, "x-forwarded-for"), Some("203.0.113.9, 127.0.0.1"));
+    assert_eq!(
+        header(&h, "x-forwarded-for"),
+        Some("203.0.113.9, 127.0.0.1")
+    );
     // The peer is not a trusted proxy, so its claims about proto/host are replaced.
     assert_eq!(header(&h, "x-forwarded-proto"), Some("http"));
     assert_eq!(header(&h, "x-forwarded-host"), Some("app.example.com"));
@@ -61,7 +69,10 @@ async fn generates_a_request_id_when_none_is_sent() {
     let resp = client().get(sc.url("/echo")).send().await.unwrap();
     let id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
     let body: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(header(&echoed_headers(&body), "x-request-id"), Some(id.as_str()));
+    assert_eq!(
+        header(&echoed_headers(&body), "x-request-id"),
+        Some(id.as_str())
+    );
     assert_eq!(id.len(), 36, "a UUID: {id}");
 }
 
@@ -157,7 +168,10 @@ async fn http2_prior_knowledge_is_served_and_forwarded() {
     // The upstream is spoken to over HTTP/1.1 with the authority as Host.
     assert_eq!(body["version"], "HTTP/1.1");
     let h = echoed_headers(&body);
-    assert_eq!(header(&h, "host"), Some(format!("127.0.0.1:{port}").as_str()));
+    assert_eq!(
+        header(&h, "host"),
+        Some(format!("127.0.0.1:{port}").as_str())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -173,10 +187,17 @@ async fn upstream_down_gives_502_quickly() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 502);
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["error"], "upstream_unavailable");
-    assert!(!body.to_string().contains("127.0.0.1"), "leaks internals: {body}");
+    assert!(
+        !body.to_string().contains("127.0.0.1"),
+        "leaks internals: {body}"
+    );
     let page = client()
         .get(sc.url("/anything"))
         .header("accept", "text/html")
@@ -185,7 +206,10 @@ async fn upstream_down_gives_502_quickly() {
         .unwrap();
     assert_eq!(page.status(), 502);
     let html = page.text().await.unwrap();
-    assert!(html.contains("<html") && !html.contains("127.0.0.1"), "{html}");
+    assert!(
+        html.contains("<html") && !html.contains("127.0.0.1"),
+        "{html}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -193,7 +217,12 @@ async fn slow_upstream_gives_504() {
     let up = upstream::start().await;
     let port = free_port();
     let sc = Sidecar::start(
-        &proxy_config(port, &up.url(), DEAD_IDP, "proxy:\n  response_timeout: 1s\n"),
+        &proxy_config(
+            port,
+            &up.url(),
+            DEAD_IDP,
+            "proxy:\n  response_timeout: 1s\n",
+        ),
         port,
     );
     let started = Instant::now();
@@ -209,15 +238,22 @@ async fn byte_by_byte_headers_are_cut_off_while_others_are_served() {
     let up = upstream::start().await;
     let port = free_port();
     let sc = Sidecar::start(
-        &proxy_config(port, &up.url(), DEAD_IDP, "server:\n  header_read_timeout: 1s\n"),
+        &proxy_config(
+            port,
+            &up.url(),
+            DEAD_IDP,
+            "server:\n  header_read_timeout: 1s\n",
+        ),
         port,
     );
     let slow = std::thread::spawn(move || {
         let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
         let started = Instant::now();
         let head = b"GET /echo HTTP/1.1\r\nHost: a\r\nX-Slow: ";
-        for byte in head.iter().chain(std::iter::repeat(&b'a').take(200)) {
+        for byte in head.iter().chain(std::iter::repeat_n(&b'a', 200)) {
             if stream.write_all(&[*byte]).is_err() {
                 return started.elapsed();
             }
@@ -236,7 +272,9 @@ async fn byte_by_byte_headers_are_cut_off_while_others_are_served() {
     let resp = client().get(sc.url("/echo")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert!(started.elapsed() < Duration::from_millis(500));
-    let cut_after = tokio::task::spawn_blocking(move || slow.join().unwrap()).await.unwrap();
+    let cut_after = tokio::task::spawn_blocking(move || slow.join().unwrap())
+        .await
+        .unwrap();
     assert!(
         cut_after < Duration::from_secs(4),
         "slow client held the connection for {cut_after:?}"

@@ -25,7 +25,12 @@ async fn half_a_gigabyte_each_way_streams_in_bounded_memory() {
     let up = upstream::start().await;
     let port = free_port();
     let sc = Sidecar::start(
-        &proxy_config(port, &up.url(), "http://127.0.0.1:9", "log:\n  level: warn\n"),
+        &proxy_config(
+            port,
+            &up.url(),
+            "http://127.0.0.1:9",
+            "log:\n  level: warn\n",
+        ),
         port,
     );
     let pid = sc.proc.child.id();
@@ -47,7 +52,9 @@ async fn half_a_gigabyte_each_way_streams_in_bounded_memory() {
     // Upload: a generated stream the upstream counts.
     let chunk = Bytes::from(vec![b'u'; 256 * 1024]);
     let chunks = (TOTAL / chunk.len() as u64) as usize;
-    let body = futures_util::stream::iter((0..chunks).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
+    let body = futures_util::stream::iter(
+        (0..chunks).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
+    );
     let resp = client()
         .post(sc.url("/upload"))
         .body(reqwest::Body::wrap_stream(body))

@@ -41,17 +41,31 @@ async fn tls_listener_speaks_h1_and_h2_and_reloads_certificates() {
         path_str(&cert_path),
         path_str(&key_path)
     );
-    let _sc = Sidecar::start(&proxy_config(port, &up.url(), "http://127.0.0.1:9", &extra), port);
+    let _sc = Sidecar::start(
+        &proxy_config(port, &up.url(), "http://127.0.0.1:9", &extra),
+        port,
+    );
     let url = format!("https://localhost:{port}/echo");
 
-    let h2 = https_client(port, &cert1, false).get(&url).send().await.unwrap();
+    let h2 = https_client(port, &cert1, false)
+        .get(&url)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(h2.status(), 200);
     assert_eq!(h2.version(), reqwest::Version::HTTP_2);
     let body: serde_json::Value = h2.json().await.unwrap();
     let headers = upstream::echoed_headers(&body);
-    assert_eq!(upstream::header(&headers, "x-forwarded-proto"), Some("https"));
+    assert_eq!(
+        upstream::header(&headers, "x-forwarded-proto"),
+        Some("https")
+    );
 
-    let h1 = https_client(port, &cert1, true).get(&url).send().await.unwrap();
+    let h1 = https_client(port, &cert1, true)
+        .get(&url)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(h1.status(), 200);
     assert_eq!(h1.version(), reqwest::Version::HTTP_11);
 
@@ -65,15 +79,26 @@ async fn tls_listener_speaks_h1_and_h2_and_reloads_certificates() {
         if attempt.is_ok_and(|r| r.status() == 200) {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "new certificate never served");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "new certificate never served"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(https_client(port, &cert1, true).get(&url).send().await.is_err());
+    assert!(https_client(port, &cert1, true)
+        .get(&url)
+        .send()
+        .await
+        .is_err());
 
     // A broken replacement is rejected and the last good certificate stays in use.
     std::fs::write(&cert_path, "not a certificate").unwrap();
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let still = https_client(port, &cert2, true).get(&url).send().await.unwrap();
+    let still = https_client(port, &cert2, true)
+        .get(&url)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(still.status(), 200);
 }
 
@@ -118,7 +143,11 @@ async fn https_upstream_needs_the_configured_private_ca() {
         &proxy_config(trusted_port, &upstream_url, "http://127.0.0.1:9", &extra),
         trusted_port,
     );
-    let ok = common::client().get(trusted.url("/echo")).send().await.unwrap();
+    let ok = common::client()
+        .get(trusted.url("/echo"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 200);
 
     let plain_port = free_port();

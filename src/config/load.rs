@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::types::Config;
-use super::validate::validate;
+use super::validate;
 
 const ENV_PREFIX: &str = "COGNITO_SIDECAR_";
 /// Environment variables with the prefix that are not config keys.
@@ -68,7 +68,7 @@ pub fn load_from_str(
     resolve_secret_files(&mut tree, &mut problems);
     let config = typed(&tree, &mut problems);
     if let Some(config) = &config {
-        problems.extend(validate(config));
+        problems.extend(validate::top_level(config));
     }
     match config {
         Some(config) if problems.is_empty() => Ok(config),
@@ -83,8 +83,7 @@ fn parse_yaml(yaml: &str) -> Result<Map<String, Value>, ConfigErrors> {
         Value::Object(map) => Ok(map),
         Value::Null => Ok(Map::new()),
         _ => Err(ConfigErrors(vec![
-            "config: the file must be a YAML mapping of keys (listen, upstream, cognito, …)"
-                .into(),
+            "config: the file must be a YAML mapping of keys (listen, upstream, cognito, …)".into(),
         ])),
     }
 }
@@ -253,25 +252,31 @@ fn typed(tree: &Map<String, Value>, problems: &mut Vec<String>) -> Option<Config
 
 fn check_section(key: &str, value: &Value, problems: &mut Vec<String>) {
     use super::types::*;
+    // Each section is parsed on its own and, when that works, checked semantically at
+    // once, so one broken section does not hide the problems of the others.
     let value = value.clone();
     let result = match key {
-        "listen" | "metrics_listen" => deserialize::<std::net::SocketAddr>(value).map(drop),
-        "upstream" | "public_url" => deserialize::<url::Url>(value).map(drop),
-        "cognito" => deserialize::<CognitoConfig>(value).map(drop),
-        "session" => deserialize::<SessionConfig>(value).map(drop),
-        "access" => deserialize::<AccessConfig>(value).map(drop),
-        "bearer" => deserialize::<BearerConfig>(value).map(drop),
-        "headers" => deserialize::<HeadersConfig>(value).map(drop),
-        "tls" => deserialize::<TlsConfig>(value).map(drop),
-        "proxy_prefix" => deserialize::<String>(value).map(drop),
-        "trusted_proxies" => deserialize::<Vec<String>>(value).map(drop),
-        "server" => deserialize::<ServerConfig>(value).map(drop),
-        "proxy" => deserialize::<ProxyConfig>(value).map(drop),
-        "log" => deserialize::<LogConfig>(value).map(drop),
-        _ => Ok(()),
+        "listen" | "metrics_listen" => deserialize::<std::net::SocketAddr>(value).map(|_| vec![]),
+        "upstream" => deserialize::<url::Url>(value).map(|u| validate::upstream(&u)),
+        "public_url" => deserialize::<url::Url>(value).map(|u| validate::public_url(&u)),
+        "cognito" => deserialize::<CognitoConfig>(value).map(|c| validate::cognito(&c)),
+        "session" => deserialize::<SessionConfig>(value).map(|s| validate::session(&s)),
+        "access" => deserialize::<AccessConfig>(value).map(|a| validate::access(&a)),
+        "bearer" => deserialize::<BearerConfig>(value).map(|_| vec![]),
+        "headers" => deserialize::<HeadersConfig>(value).map(|_| vec![]),
+        "tls" => deserialize::<TlsConfig>(value).map(|t| validate::tls(&t)),
+        "proxy_prefix" => deserialize::<String>(value).map(|p| validate::proxy_prefix(&p)),
+        "trusted_proxies" => {
+            deserialize::<Vec<String>>(value).map(|t| validate::trusted_proxies(&t))
+        }
+        "server" => deserialize::<ServerConfig>(value).map(|s| validate::server(&s)),
+        "proxy" => deserialize::<ProxyConfig>(value).map(|_| vec![]),
+        "log" => deserialize::<LogConfig>(value).map(|_| vec![]),
+        _ => Ok(vec![]),
     };
-    if let Err(problem) = result {
-        problems.push(prefix(key, &problem));
+    match result {
+        Ok(section_problems) => problems.extend(section_problems),
+        Err(problem) => problems.push(prefix(key, &problem)),
     }
 }
 
@@ -306,21 +311,14 @@ fn describe(path: &str, message: &str) -> String {
         return format!("{}: missing required key", join(field));
     }
     if let Some(rest) = message.strip_prefix("unknown field `") {
-        let mut parts = rest.splitn(2, '`');
-        let field = parts.next().unwrap_or(rest);
-        let expected = parts
-            .next()
-            .map(|s| s.trim_start_matches(", ").replace('`', ""))
-            .unwrap_or_default();
-        let parent = path.rsplit_once('.').map(|(p, _)| p).unwrap_or("");
-        let full = if parent.is_empty() || path == field {
-            field.to_string()
-        } else if path.ends_with(field) {
+        let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let expected = expected.trim_start_matches(", ").replace('`', "");
+        // serde_path_to_error's path already ends at the unknown key.
+        let full = if path.ends_with(field) {
             path.to_string()
         } else {
             join(field)
         };
-        let _ = parent;
         return format!("{full}: unknown key; {expected}");
     }
     if path.is_empty() || path == "." {

@@ -6,58 +6,60 @@ use base64::Engine;
 
 use super::types::*;
 
-pub fn validate(config: &Config) -> Vec<String> {
+/// Checks that need the whole config (sections are checked as they are parsed).
+pub fn top_level(config: &Config) -> Vec<String> {
     let mut problems = Vec::new();
-    top_level(config, &mut problems);
-    cognito(&config.cognito, &mut problems);
-    session(&config.session, &mut problems);
-    access(&config.access, &mut problems);
-    tls(config.tls.as_ref(), &mut problems);
+    whole(config, &mut problems);
     problems
 }
 
-fn top_level(config: &Config, problems: &mut Vec<String>) {
-    http_url("upstream", &config.upstream, problems);
-    http_url("public_url", &config.public_url, problems);
-    if config.public_url.path() != "/"
-        || config.public_url.query().is_some()
-        || config.public_url.fragment().is_some()
-    {
+fn whole(config: &Config, problems: &mut Vec<String>) {
+    if config.metrics_listen == Some(config.listen) {
+        problems.push(
+            "metrics_listen: must differ from listen; metrics are never served on the public listener"
+                .into(),
+        );
+    }
+}
+
+pub fn upstream(url: &url::Url) -> Vec<String> {
+    let mut problems = Vec::new();
+    http_url("upstream", url, &mut problems);
+    problems
+}
+
+pub fn public_url(url: &url::Url) -> Vec<String> {
+    let mut problems = Vec::new();
+    http_url("public_url", url, &mut problems);
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
         problems.push(
             "public_url: must be an origin only (scheme, host, optional port), like https://app.example.com"
                 .into(),
         );
     }
-    let prefix = &config.proxy_prefix;
+    problems
+}
+
+pub fn proxy_prefix(prefix: &str) -> Vec<String> {
     if !prefix.starts_with('/') || prefix.ends_with('/') || prefix.len() < 2 {
-        problems.push(format!(
+        return vec![format!(
             "proxy_prefix: `{prefix}` must start with `/` and not end with `/`, like /oauth2"
-        ));
+        )];
     }
-    for (i, cidr) in config.trusted_proxies.iter().enumerate() {
-        if crate::net::Cidr::parse(cidr).is_none() {
-            problems.push(format!(
+    Vec::new()
+}
+
+pub fn trusted_proxies(ranges: &[String]) -> Vec<String> {
+    ranges
+        .iter()
+        .enumerate()
+        .filter(|(_, cidr)| crate::net::Cidr::parse(cidr).is_none())
+        .map(|(i, cidr)| {
+            format!(
                 "trusted_proxies[{i}]: `{cidr}` is not an IP address or CIDR range like 10.0.0.0/8"
-            ));
-        }
-    }
-    if config.server.max_connections == 0 {
-        problems.push("server.max_connections: must be at least 1".into());
-    }
-    if config.server.max_header_bytes < 8 * 1024 {
-        problems.push(
-            "server.max_header_bytes: must be at least 8192 (session cookies alone can take 4 KB)"
-                .into(),
-        );
-    }
-    if let (Some(metrics), listen) = (config.metrics_listen, config.listen) {
-        if metrics == listen {
-            problems.push(
-                "metrics_listen: must differ from listen; metrics are never served on the public listener"
-                    .into(),
-            );
-        }
-    }
+            )
+        })
+        .collect()
 }
 
 fn http_url(key: &str, url: &url::Url, problems: &mut Vec<String>) {
@@ -68,7 +70,30 @@ fn http_url(key: &str, url: &url::Url, problems: &mut Vec<String>) {
     }
 }
 
-fn cognito(c: &CognitoConfig, problems: &mut Vec<String>) {
+pub fn server(s: &ServerConfig) -> Vec<String> {
+    let mut problems = Vec::new();
+    if s.max_connections == 0 {
+        problems.push("server.max_connections: must be at least 1".into());
+    }
+    if s.max_header_bytes < 8 * 1024 {
+        problems.push(
+            "server.max_header_bytes: must be at least 8192 (session cookies alone can take 4 KB)"
+                .into(),
+        );
+    }
+    if s.header_read_timeout.get().is_zero() {
+        problems.push("server.header_read_timeout: must be more than 0s".into());
+    }
+    problems
+}
+
+pub fn cognito(c: &CognitoConfig) -> Vec<String> {
+    let mut problems = Vec::new();
+    cognito_into(c, &mut problems);
+    problems
+}
+
+fn cognito_into(c: &CognitoConfig, problems: &mut Vec<String>) {
     if c.region.trim().is_empty() {
         problems.push("cognito.region: must not be empty, e.g. us-east-1".into());
     }
@@ -106,7 +131,10 @@ fn cognito(c: &CognitoConfig, problems: &mut Vec<String>) {
     if let Some(logout) = &c.logout_url {
         http_url("cognito.logout_url", logout, problems);
     }
-    if c.client_secret.as_ref().is_some_and(|s| s.expose().is_empty()) {
+    if c.client_secret
+        .as_ref()
+        .is_some_and(|s| s.expose().is_empty())
+    {
         problems.push(
             "cognito.client_secret: is empty; remove the key for a public client or set the secret"
                 .into(),
@@ -117,7 +145,13 @@ fn cognito(c: &CognitoConfig, problems: &mut Vec<String>) {
     }
 }
 
-fn session(s: &SessionConfig, problems: &mut Vec<String>) {
+pub fn session(s: &SessionConfig) -> Vec<String> {
+    let mut problems = Vec::new();
+    session_into(s, &mut problems);
+    problems
+}
+
+fn session_into(s: &SessionConfig, problems: &mut Vec<String>) {
     let keys = s.key_ring();
     if keys.is_empty() {
         problems.push(
@@ -163,7 +197,13 @@ pub fn decode_secret(raw: &str) -> Option<[u8; 32]> {
         .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
 }
 
-fn access(a: &AccessConfig, problems: &mut Vec<String>) {
+pub fn access(a: &AccessConfig) -> Vec<String> {
+    let mut problems = Vec::new();
+    access_into(a, &mut problems);
+    problems
+}
+
+fn access_into(a: &AccessConfig, problems: &mut Vec<String>) {
     for (i, pattern) in a.public_paths.iter().enumerate() {
         if !pattern.starts_with('/') {
             problems.push(format!(
@@ -199,9 +239,12 @@ fn access(a: &AccessConfig, problems: &mut Vec<String>) {
     }
 }
 
-fn tls(tls: Option<&TlsConfig>, problems: &mut Vec<String>) {
-    let Some(tls) = tls else { return };
-    for (key, path) in [("tls.cert_file", &tls.cert_file), ("tls.key_file", &tls.key_file)] {
+pub fn tls(tls: &TlsConfig) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (key, path) in [
+        ("tls.cert_file", &tls.cert_file),
+        ("tls.key_file", &tls.key_file),
+    ] {
         if !path.is_file() {
             problems.push(format!(
                 "{key}: `{}` does not exist or is not a file",
@@ -209,4 +252,5 @@ fn tls(tls: Option<&TlsConfig>, problems: &mut Vec<String>) {
             ));
         }
     }
+    problems
 }

@@ -53,7 +53,10 @@ impl Tunnels {
     /// Waits for tunnels to end by themselves within `grace`, then cuts the rest.
     pub async fn shutdown(&self, grace: std::time::Duration) {
         self.tracker.close();
-        if tokio::time::timeout(grace, self.tracker.wait()).await.is_err() {
+        if tokio::time::timeout(grace, self.tracker.wait())
+            .await
+            .is_err()
+        {
             self.cancel.cancel();
             self.tracker.wait().await;
         }

@@ -58,7 +58,10 @@ impl Proc {
                 return;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("process exited with {status} before listening:\n{}", self.logs());
+                panic!(
+                    "process exited with {status} before listening:\n{}",
+                    self.logs()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }

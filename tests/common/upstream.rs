@@ -56,7 +56,9 @@ async fn start_with(tls: Option<tokio_rustls::TlsAcceptor>) -> Upstream {
     let counter = hits.clone();
     let task = tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             let counter = counter.clone();
             let tls = tls.clone();
             tokio::spawn(async move {
@@ -121,7 +123,10 @@ async fn handle(mut req: Request<Incoming>) -> Result<Response<Body>, Infallible
                         return None;
                     }
                     let n = (total - sent).min(chunk.len() as u64) as usize;
-                    Some((Ok::<_, std::io::Error>(Frame::data(chunk.slice(..n))), sent + n as u64))
+                    Some((
+                        Ok::<_, std::io::Error>(Frame::data(chunk.slice(..n))),
+                        sent + n as u64,
+                    ))
                 }
             });
             Response::builder()
@@ -149,7 +154,12 @@ async fn handle(mut req: Request<Incoming>) -> Result<Response<Body>, Infallible
             let headers: Vec<(String, String)> = req
                 .headers()
                 .iter()
-                .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
                 .collect();
             let body = serde_json::json!({
                 "method": req.method().as_str(),
@@ -178,8 +188,11 @@ fn websocket(req: &mut Request<Incoming>) -> Response<Body> {
     };
     let on_upgrade = hyper::upgrade::on(req);
     tokio::spawn(async move {
-        let Ok(upgraded) = on_upgrade.await else { return };
-        let mut ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
+        let Ok(upgraded) = on_upgrade.await else {
+            return;
+        };
+        let mut ws =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
         while let Some(Ok(msg)) = ws.next().await {
             if msg.is_text() || msg.is_binary() {
                 if ws.send(msg).await.is_err() {
@@ -205,7 +218,12 @@ pub fn echoed_headers(body: &serde_json::Value) -> Vec<(String, String)> {
         .as_array()
         .map(|a| {
             a.iter()
-                .map(|p| (p[0].as_str().unwrap_or("").to_string(), p[1].as_str().unwrap_or("").to_string()))
+                .map(|p| {
+                    (
+                        p[0].as_str().unwrap_or("").to_string(),
+                        p[1].as_str().unwrap_or("").to_string(),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()
