@@ -10,6 +10,7 @@ pub mod demo;
 pub mod emulator;
 pub mod identity;
 pub mod net;
+pub mod path;
 pub mod session;
 pub mod telemetry;
 
