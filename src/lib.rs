@@ -11,6 +11,7 @@ pub mod emulator;
 pub mod identity;
 pub mod net;
 pub mod path;
+pub mod redirect;
 pub mod session;
 pub mod telemetry;
 

@@ -83,7 +83,8 @@ pub fn join(cookies: &[(String, String)], name: &str) -> Option<String> {
         }
     }
     if single_seen > 0 {
-        let value = single.filter(|_| single_seen == 1 && pieces[0].is_none())?;
+        let value =
+            single.filter(|_| single_seen == 1 && pieces.first().is_none_or(Option::is_none))?;
         let fits = !value.is_empty() && value.len() <= MAX_CHUNKS * MAX_CHUNK_LEN;
         return fits.then(|| value.to_owned());
     }

@@ -144,7 +144,7 @@ pub fn signins_to_expire(
     // A name also marked for expiry (a duplicate) is going away whatever it holds.
     live.retain(|(_, name)| !expire.contains(name));
     // Newest first; a stable sort keeps request order among equal times.
-    live.sort_by(|a, b| b.0.cmp(&a.0));
+    live.sort_by_key(|(created_at, _)| std::cmp::Reverse(*created_at));
     let keep = MAX_PENDING_SIGNINS.saturating_sub(1);
     expire.extend(live.iter().skip(keep).map(|(_, name)| *name));
     let mut ordered: Vec<String> = Vec::new();
