@@ -4,6 +4,7 @@
 //! exported here; integration tests spawn the same binary.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod app;
 pub mod cli;
 pub mod config;
@@ -14,9 +15,12 @@ pub mod error;
 pub mod headers;
 pub mod identity;
 pub mod net;
+pub mod path;
 pub mod proxy;
+pub mod redirect;
 pub mod respond;
 pub mod server;
+pub mod session;
 pub mod shutdown;
 pub mod telemetry;
 pub mod tls;

@@ -10,3 +10,4 @@ mod validate;
 
 pub use load::{load, load_from_str, ConfigErrors};
 pub use types::*;
+pub use validate::decode_secret;
