@@ -9,8 +9,14 @@ pub mod config;
 pub mod demo;
 pub mod emulator;
 pub mod identity;
+pub mod idp_http;
+#[cfg(test)]
+mod idp_stub;
+pub mod jwks;
 pub mod net;
+pub mod oauth;
 pub mod telemetry;
+pub mod tokens;
 
 use base64::Engine;
 

@@ -24,9 +24,10 @@ fn main() -> ExitCode {
             rt.block_on(cognito_sidecar::emulator::main(arg.config.as_deref()))
                 .context("emulator failed")
         })),
-        Some(Command::Demo) => report(
-            runtime().and_then(|rt| rt.block_on(cognito_sidecar::demo::main()).context("demo failed")),
-        ),
+        Some(Command::Demo) => report(runtime().and_then(|rt| {
+            rt.block_on(cognito_sidecar::demo::main())
+                .context("demo failed")
+        })),
     }
 }
 
