@@ -1,7 +1,9 @@
 //! The JWS compact serialization (RFC 7515 §7.1) up to the point where a key is chosen:
 //! exactly three base64url parts, a header whose `alg` is exactly `RS256` and which names
 //! a `kid`. Everything here runs before any signature check, so it must reject cheaply
-//! and never trust what it reads beyond picking the key and the preset.
+//! and never trust what it reads beyond picking the key and the preset. Key-carrying
+//! header parameters (`jwk`, `jku`, `x5u`, `x5c`) are ignored: keys come only from the
+//! pool's JWKS (RFC 8725 §3.10).
 
 use base64::Engine;
 use serde::Deserialize;
