@@ -14,7 +14,12 @@ pub mod emulator;
 pub mod error;
 pub mod headers;
 pub mod identity;
+pub mod idp_http;
+#[cfg(test)]
+mod idp_stub;
+pub mod jwks;
 pub mod net;
+pub mod oauth;
 pub mod path;
 pub mod proxy;
 pub mod redirect;
@@ -24,6 +29,7 @@ pub mod session;
 pub mod shutdown;
 pub mod telemetry;
 pub mod tls;
+pub mod tokens;
 
 use std::sync::Arc;
 

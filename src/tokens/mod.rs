@@ -1,0 +1,269 @@
+//! Verification of Cognito JWTs (SPEC §7): the ID-token preset used at sign-in, the
+//! access-token preset, and the Bearer entry point for API clients with its cache of
+//! verified results.
+//!
+//! Order of work, cheapest and most suspicious first (RFC 8725 §3.1, cognito-protocol
+//! §2.6): three base64url parts → `alg` exactly RS256 → `kid` in the pool's JWKS →
+//! RS256 signature → claim checks ([`checks`]). The algorithm never comes from the token.
+
+mod checks;
+mod claims;
+mod compact;
+mod error;
+#[cfg(test)]
+mod tests;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, Validation};
+use moka::future::Cache;
+use serde::Deserialize;
+
+pub use claims::{AccessClaims, IdClaims};
+pub use compact::MAX_TOKEN_BYTES;
+pub use error::TokenError;
+
+use crate::config::{BearerConfig, CognitoConfig, TokenUse};
+use crate::identity::Identity;
+use crate::jwks::Jwks;
+use checks::{Envelope, Expected, Policy};
+
+/// Clock-skew allowance for `exp` and `nbf` ("a small leeway", SPEC §7).
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
+/// Verified bearer tokens remembered at once.
+pub const BEARER_CACHE_CAPACITY: u64 = 50_000;
+
+/// What a verifier accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifierSettings {
+    /// Compared byte for byte with `iss`.
+    pub issuer: String,
+    /// The app client: an ID token's `aud` must equal it.
+    pub client_id: String,
+    /// App clients whose access tokens are accepted (`client_id` claim).
+    pub bearer_client_ids: Vec<String>,
+    /// Token uses accepted as `Authorization: Bearer`.
+    pub bearer_token_uses: Vec<TokenUse>,
+    pub leeway: Duration,
+}
+
+impl VerifierSettings {
+    /// From the `cognito` and `bearer` config sections; `bearer.client_ids` defaults to
+    /// `[cognito.client_id]`.
+    pub fn from_config(cognito: &CognitoConfig, bearer: &BearerConfig) -> Self {
+        let bearer_client_ids = if bearer.client_ids.is_empty() {
+            vec![cognito.client_id.clone()]
+        } else {
+            bearer.client_ids.clone()
+        };
+        Self {
+            issuer: cognito.issuer(),
+            client_id: cognito.client_id.clone(),
+            bearer_client_ids,
+            bearer_token_uses: bearer.token_use.clone(),
+            leeway: DEFAULT_LEEWAY,
+        }
+    }
+}
+
+/// Who a verified bearer token speaks for. Holds no token text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BearerIdentity {
+    pub identity: Identity,
+    pub token_use: TokenUse,
+    /// Granted scopes (access tokens); empty for ID tokens.
+    pub scopes: Vec<String>,
+    /// `client_id` of an access token, `aud` of an ID token.
+    pub client_id: String,
+}
+
+pub struct Verifier {
+    settings: VerifierSettings,
+    jwks: Arc<Jwks>,
+    /// Only the signature and the pinned algorithm; claims are checked by [`checks`].
+    signature_only: Validation,
+    /// SHA-256 of the token → result, each entry expiring at the token's `exp`.
+    bearer_cache: Cache<[u8; 32], Arc<BearerIdentity>>,
+    signature_checks: AtomicU64,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("settings", &self.settings)
+            .field("cached_bearers", &self.bearer_cache.entry_count())
+            .finish()
+    }
+}
+
+impl Verifier {
+    pub fn new(settings: VerifierSettings, jwks: Arc<Jwks>) -> Self {
+        let mut signature_only = Validation::new(Algorithm::RS256);
+        signature_only.required_spec_claims.clear();
+        signature_only.validate_exp = false;
+        signature_only.validate_nbf = false;
+        signature_only.validate_aud = false;
+        signature_only.leeway = 0;
+        let bearer_cache = Cache::builder()
+            .max_capacity(BEARER_CACHE_CAPACITY)
+            .expire_after(UntilTokenExpiry)
+            .build();
+        Self {
+            settings,
+            jwks,
+            signature_only,
+            bearer_cache,
+            signature_checks: AtomicU64::new(0),
+        }
+    }
+
+    /// RS256 signature verifications performed so far (cache hits perform none).
+    pub fn signature_checks(&self) -> u64 {
+        self.signature_checks.load(Ordering::Relaxed)
+    }
+
+    /// Verifies an ID token: `token_use` `id`, `aud` equal to the app client id, and,
+    /// when `expected_nonce` is given (always at the sign-in callback), a `nonce` claim
+    /// equal to it.
+    pub async fn verify_id_token(
+        &self,
+        token: &str,
+        expected_nonce: Option<&str>,
+    ) -> Result<IdClaims, TokenError> {
+        let expected = Expected::Id {
+            client_id: &self.settings.client_id,
+            nonce: expected_nonce,
+        };
+        let payload = self.verified_payload(token, &expected).await?;
+        IdClaims::deserialize(&payload).map_err(|_| TokenError::Malformed(CLAIM_TYPES))
+    }
+
+    /// Verifies an access token: `token_use` `access` and `client_id` among the
+    /// accepted bearer clients.
+    pub async fn verify_access_token(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        let expected = Expected::Access {
+            client_ids: &self.settings.bearer_client_ids,
+        };
+        let payload = self.verified_payload(token, &expected).await?;
+        AccessClaims::deserialize(&payload).map_err(|_| TokenError::Malformed(CLAIM_TYPES))
+    }
+
+    /// Verifies an `Authorization: Bearer` token of any accepted use. The unverified
+    /// `token_use` only picks the preset, which then checks everything. Results are
+    /// cached by the token's SHA-256 until its `exp`; failures are not cached, so a
+    /// flood of junk tokens cannot fill memory.
+    pub async fn verify_bearer(&self, token: &str) -> Result<Arc<BearerIdentity>, TokenError> {
+        let parts = compact::split(token)?;
+        let key = sha256(token);
+        if let Some(hit) = self.bearer_cache.get(&key).await {
+            return Ok(hit);
+        }
+        let token_use = compact::unverified_token_use(parts.payload)?;
+        if !self.settings.bearer_token_uses.contains(&token_use) {
+            return Err(TokenError::WrongTokenUse);
+        }
+        let verified = match token_use {
+            TokenUse::Access => {
+                let claims = self.verify_access_token(token).await?;
+                BearerIdentity {
+                    identity: claims.identity(),
+                    token_use,
+                    scopes: claims.scopes(),
+                    client_id: claims.client_id,
+                }
+            }
+            TokenUse::Id => {
+                let claims = self.verify_id_token(token, None).await?;
+                BearerIdentity {
+                    identity: claims.identity(),
+                    token_use,
+                    scopes: Vec::new(),
+                    client_id: claims.aud,
+                }
+            }
+        };
+        let verified = Arc::new(verified);
+        self.bearer_cache.insert(key, Arc::clone(&verified)).await;
+        Ok(verified)
+    }
+
+    async fn verified_payload(
+        &self,
+        token: &str,
+        expected: &Expected<'_>,
+    ) -> Result<serde_json::Value, TokenError> {
+        let parts = compact::split(token)?;
+        let kid = compact::key_id(parts.header)?;
+        let Some(key) = self.jwks.key(&kid).await else {
+            return Err(if self.jwks.is_ready() {
+                TokenError::UnknownKey
+            } else {
+                TokenError::KeysUnavailable
+            });
+        };
+        self.signature_checks.fetch_add(1, Ordering::Relaxed);
+        let payload = jsonwebtoken::decode::<serde_json::Value>(token, &key, &self.signature_only)
+            .map_err(|e| signature_error(e.kind()))?
+            .claims;
+        if !payload.is_object() {
+            return Err(TokenError::Malformed("the claims are not a JSON object"));
+        }
+        let envelope =
+            Envelope::deserialize(&payload).map_err(|_| TokenError::Malformed(CLAIM_TYPES))?;
+        let policy = Policy {
+            issuer: &self.settings.issuer,
+            leeway_secs: self.settings.leeway.as_secs(),
+            now: jsonwebtoken::get_current_timestamp(),
+        };
+        checks::check(&envelope, &policy, expected)?;
+        Ok(payload)
+    }
+}
+
+const CLAIM_TYPES: &str = "a claim has the wrong type";
+
+/// Maps the library's failure after our own header checks passed.
+fn signature_error(kind: &ErrorKind) -> TokenError {
+    match kind {
+        ErrorKind::InvalidAlgorithm | ErrorKind::UnsupportedAlgorithm => {
+            TokenError::UnsupportedAlgorithm
+        }
+        ErrorKind::InvalidToken
+        | ErrorKind::Base64(_)
+        | ErrorKind::Json(_)
+        | ErrorKind::Utf8(_) => TokenError::Malformed("the token could not be decoded"),
+        _ => TokenError::BadSignature,
+    }
+}
+
+fn sha256(token: &str) -> [u8; 32] {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+/// Bearer cache entries live exactly until the token's `exp`.
+struct UntilTokenExpiry;
+
+impl moka::Expiry<[u8; 32], Arc<BearerIdentity>> for UntilTokenExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &[u8; 32],
+        value: &Arc<BearerIdentity>,
+        _created_at: std::time::Instant,
+    ) -> Option<Duration> {
+        Some(remaining_lifetime(
+            value.identity.expires_at,
+            jsonwebtoken::get_current_timestamp(),
+        ))
+    }
+}
+
+/// Time from `now` until `expires_at` (Unix seconds); zero once past.
+fn remaining_lifetime(expires_at: u64, now: u64) -> Duration {
+    Duration::from_secs(expires_at.saturating_sub(now))
+}
