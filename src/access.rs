@@ -127,30 +127,61 @@ mod tests {
     #[test]
     fn first_matching_rule_wins() {
         let a = access(
-            vec![rule("/admin/public/*", &[], &[]), rule("/admin/*", &["admins"], &[])],
+            vec![
+                rule("/admin/public/*", &[], &[]),
+                rule("/admin/*", &["admins"], &[]),
+            ],
             &[],
             &[],
         );
         let get = Method::GET;
-        assert_eq!(a.authorize(&get, "/admin/x", &groups(&["users"])), Decision::Deny);
-        assert_eq!(a.authorize(&get, "/admin/x", &groups(&["admins"])), Decision::Allow);
-        assert_eq!(a.authorize(&get, "/admin/public/x", &groups(&[])), Decision::Allow);
+        assert_eq!(
+            a.authorize(&get, "/admin/x", &groups(&["users"])),
+            Decision::Deny
+        );
+        assert_eq!(
+            a.authorize(&get, "/admin/x", &groups(&["admins"])),
+            Decision::Allow
+        );
+        assert_eq!(
+            a.authorize(&get, "/admin/public/x", &groups(&[])),
+            Decision::Allow
+        );
         assert_eq!(a.authorize(&get, "/other", &groups(&[])), Decision::Allow);
     }
 
     #[test]
     fn method_scoped_rules() {
-        let a = access(vec![rule("/api/*", &["writers"], &["post", "DELETE"])], &[], &[]);
-        assert_eq!(a.authorize(&Method::GET, "/api/x", &groups(&[])), Decision::Allow);
-        assert_eq!(a.authorize(&Method::POST, "/api/x", &groups(&[])), Decision::Deny);
-        assert_eq!(a.authorize(&Method::DELETE, "/api/x", &groups(&["writers"])), Decision::Allow);
+        let a = access(
+            vec![rule("/api/*", &["writers"], &["post", "DELETE"])],
+            &[],
+            &[],
+        );
+        assert_eq!(
+            a.authorize(&Method::GET, "/api/x", &groups(&[])),
+            Decision::Allow
+        );
+        assert_eq!(
+            a.authorize(&Method::POST, "/api/x", &groups(&[])),
+            Decision::Deny
+        );
+        assert_eq!(
+            a.authorize(&Method::DELETE, "/api/x", &groups(&["writers"])),
+            Decision::Allow
+        );
     }
 
     #[test]
     fn global_groups_apply_everywhere() {
         let a = access(vec![rule("/open/*", &[], &[])], &["staff"], &[]);
-        assert_eq!(a.authorize(&Method::GET, "/open/x", &groups(&["guests"])), Decision::Deny);
-        assert_eq!(a.authorize(&Method::GET, "/x", &groups(&["staff"])), Decision::Allow);
+        assert_eq!(
+            a.authorize(&Method::GET, "/open/x", &groups(&["guests"])),
+            Decision::Deny
+        );
+        assert_eq!(
+            a.authorize(&Method::GET, "/x", &groups(&["staff"])),
+            Decision::Allow
+        );
     }
 
     #[test]
@@ -158,7 +189,13 @@ mod tests {
         let mut r = rule("/api/*", &[], &[]);
         r.unauthenticated = Some(Unauthenticated::Deny);
         let a = access(vec![r], &[], &[]);
-        assert_eq!(a.on_unauthenticated(&Method::GET, "/api/x"), Unauthenticated::Deny);
-        assert_eq!(a.on_unauthenticated(&Method::GET, "/app"), Unauthenticated::Redirect);
+        assert_eq!(
+            a.on_unauthenticated(&Method::GET, "/api/x"),
+            Unauthenticated::Deny
+        );
+        assert_eq!(
+            a.on_unauthenticated(&Method::GET, "/app"),
+            Unauthenticated::Redirect
+        );
     }
 }

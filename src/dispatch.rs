@@ -4,64 +4,89 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::header::HeaderValue;
-use http::{Method, Request, Response, StatusCode};
+use http::header::{HeaderValue, SET_COOKIE};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
-use crate::app::App;
+use crate::access::Decision;
+use crate::app::{unix_now, App, Settings};
+use crate::auth::{authenticate, AuthOutcome, Authenticated, Via};
+use crate::config::{TokenUse, Unauthenticated};
+use crate::endpoints::{info, signin, signout};
 use crate::headers::{self, Forwarding};
 use crate::proxy::ProxyError;
 use crate::respond::{self, Body};
 use crate::server::ConnInfo;
 
-/// Where a request goes, decided from its method and path alone.
+/// Where a request goes, decided from its method and canonical path alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Route {
     Healthz,
     Readyz,
-    Proxy,
+    Start,
+    Callback,
+    SignOut,
+    UserInfo,
+    Public,
+    Protected,
 }
 
-/// How a request ended, for the access log (and metrics): bounded values only.
+/// How a request ended, for the access log and metrics: bounded values only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Proxied,
+    SignInRedirect,
+    Unauthenticated,
+    Forbidden,
     Internal,
     UpstreamError,
     BadRequest,
+    IdpUnavailable,
 }
 
 impl Outcome {
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Proxied => "proxied",
+            Outcome::SignInRedirect => "redirect_signin",
+            Outcome::Unauthenticated => "unauthenticated",
+            Outcome::Forbidden => "forbidden",
             Outcome::Internal => "internal",
             Outcome::UpstreamError => "upstream_error",
             Outcome::BadRequest => "bad_request",
+            Outcome::IdpUnavailable => "idp_unavailable",
         }
     }
 }
 
 pub async fn handle(app: Arc<App>, mut req: Request<Incoming>, conn: ConnInfo) -> Response<Body> {
     let started = Instant::now();
+    let settings = app.settings.load_full();
     let request_id = headers::request_id(req.headers());
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
 
     // Phase 1: nothing the client sends may pose as the sidecar's identity headers.
     headers::strip_identity(req.headers_mut());
 
-    // Phase 2: classify.
-    let route = classify(&method, &path);
-
-    let (mut resp, outcome) = match route {
-        Route::Healthz => (
-            respond::json(StatusCode::OK, &serde_json::json!({"status": "ok"})),
-            Outcome::Internal,
-        ),
-        Route::Readyz => (readyz(&app), Outcome::Internal),
-        // Phases 3–5: authenticate, authorize and forward.
-        Route::Proxy => forward(&app, req, conn, &request_id).await,
+    // Phase 2: one canonical path, decided before any rule (issue: path differentials).
+    let (mut resp, outcome, sub, path) = match crate::path::canonicalize(req.uri().path()) {
+        Err(e) => {
+            tracing::debug!(error = %e, "rejected request path");
+            let resp = respond::error(
+                respond::wants_html(req.headers()),
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "Bad request",
+                "The request path is not valid.",
+            );
+            (resp, Outcome::BadRequest, None, "-".to_string())
+        }
+        Ok(path) => {
+            let route = classify(&settings, &method, &path);
+            let (resp, outcome, sub) =
+                route_request(&app, &settings, route, req, conn, &path, &request_id).await;
+            (resp, outcome, sub, path)
+        }
     };
 
     resp.headers_mut()
@@ -74,61 +99,250 @@ pub async fn handle(app: Arc<App>, mut req: Request<Incoming>, conn: ConnInfo) -
         status = resp.status().as_u16(),
         latency_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
         request_id = request_id.to_str().unwrap_or("-"),
+        sub = sub.as_deref().unwrap_or("-"),
         outcome = outcome.as_str(),
         "request"
     );
     resp
 }
 
-fn classify(method: &Method, path: &str) -> Route {
-    match (method, path) {
-        (&Method::GET | &Method::HEAD, "/healthz") => Route::Healthz,
-        (&Method::GET | &Method::HEAD, "/readyz") => Route::Readyz,
-        _ => Route::Proxy,
+fn classify(settings: &Settings, method: &Method, path: &str) -> Route {
+    let r = &settings.routes;
+    let get = matches!(*method, Method::GET | Method::HEAD);
+    match path {
+        "/healthz" if get => Route::Healthz,
+        "/readyz" if get => Route::Readyz,
+        p if p == r.start && get => Route::Start,
+        p if p == r.callback && get => Route::Callback,
+        p if p == r.sign_out && (get || *method == Method::POST) => Route::SignOut,
+        p if p == r.userinfo && get => Route::UserInfo,
+        p if settings.access.is_public(p) => Route::Public,
+        _ => Route::Protected,
     }
 }
 
-fn readyz(app: &App) -> Response<Body> {
-    if app.readiness.is_ready() {
-        respond::json(StatusCode::OK, &serde_json::json!({"status": "ready"}))
-    } else {
-        respond::json(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &serde_json::json!({"status": "not ready"}),
-        )
+type Routed = (Response<Body>, Outcome, Option<String>);
+
+async fn route_request(
+    app: &App,
+    settings: &Settings,
+    route: Route,
+    req: Request<Incoming>,
+    conn: ConnInfo,
+    path: &str,
+    request_id: &HeaderValue,
+) -> Routed {
+    match route {
+        Route::Healthz => (info::healthz(), Outcome::Internal, None),
+        Route::Readyz => (info::readyz(app), Outcome::Internal, None),
+        Route::Start => {
+            let resp = signin::start(settings, app, req.uri().query(), req.headers());
+            (resp, Outcome::SignInRedirect, None)
+        }
+        Route::Callback => {
+            let resp = signin::callback(settings, app, req.uri().query(), req.headers()).await;
+            let outcome = if resp.status() == StatusCode::FOUND {
+                Outcome::Internal
+            } else {
+                Outcome::BadRequest
+            };
+            (resp, outcome, None)
+        }
+        Route::SignOut => (
+            signout::sign_out(settings, app, req.headers()).await,
+            Outcome::Internal,
+            None,
+        ),
+        Route::UserInfo => {
+            let resp = info::userinfo(settings, app, req.headers()).await;
+            let outcome = match resp.status() {
+                StatusCode::OK => Outcome::Internal,
+                StatusCode::SERVICE_UNAVAILABLE => Outcome::IdpUnavailable,
+                _ => Outcome::Unauthenticated,
+            };
+            (resp, outcome, None)
+        }
+        Route::Public => {
+            let (resp, outcome) = forward(app, settings, req, conn, path, request_id, None).await;
+            (resp, outcome, None)
+        }
+        Route::Protected => protected(app, settings, req, conn, path, request_id).await,
     }
+}
+
+/// Phases 3–5 for a protected path.
+async fn protected(
+    app: &App,
+    settings: &Settings,
+    req: Request<Incoming>,
+    conn: ConnInfo,
+    path: &str,
+    request_id: &HeaderValue,
+) -> Routed {
+    let html = respond::wants_html(req.headers());
+    // Phase 3: authenticate.
+    let auth = match authenticate(app, settings, req.headers(), unix_now()).await {
+        AuthOutcome::Authenticated(auth) => auth,
+        AuthOutcome::InvalidBearer => {
+            return (
+                respond::unauthenticated(Some("invalid_token")),
+                Outcome::Unauthenticated,
+                None,
+            )
+        }
+        AuthOutcome::IdpUnavailable => {
+            return (info::idp_unavailable(html), Outcome::IdpUnavailable, None)
+        }
+        AuthOutcome::Anonymous { clear_cookies } => {
+            let (mut resp, outcome) = unauthenticated(app, settings, &req, path);
+            for cookie in clear_cookies {
+                resp.headers_mut().append(SET_COOKIE, cookie);
+            }
+            return (resp, outcome, None);
+        }
+    };
+    let sub = Some(auth.identity.sub.clone());
+
+    // Phase 4: authorize, on the verified groups and the canonical path.
+    let denied = settings
+        .access
+        .authorize(req.method(), path, &auth.identity.groups)
+        == Decision::Deny
+        || cross_site_upgrade(settings, &req, &auth);
+    let (mut resp, outcome) = if denied {
+        let resp = respond::error(
+            html,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Access denied",
+            "You are signed in, but your account is not allowed to open this page.",
+        );
+        (resp, Outcome::Forbidden)
+    } else {
+        // Phase 5: forward with identity.
+        forward(app, settings, req, conn, path, request_id, Some(&auth)).await
+    };
+    for cookie in auth.set_cookies {
+        resp.headers_mut().append(SET_COOKIE, cookie);
+    }
+    (resp, outcome, sub)
+}
+
+/// SPEC §5.4: browser navigations go to the hosted UI (unless the path's rule says
+/// `deny`); everything else gets a 401 with `WWW-Authenticate: Bearer`.
+fn unauthenticated(
+    app: &App,
+    settings: &Settings,
+    req: &Request<Incoming>,
+    path: &str,
+) -> (Response<Body>, Outcome) {
+    let redirect = is_navigation(req.method(), req.headers())
+        && settings.access.on_unauthenticated(req.method(), path) == Unauthenticated::Redirect;
+    if redirect {
+        let rd = match req.uri().query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path.to_string(),
+        };
+        (
+            signin::begin(settings, app, &rd, req.headers()),
+            Outcome::SignInRedirect,
+        )
+    } else {
+        (respond::unauthenticated(None), Outcome::Unauthenticated)
+    }
+}
+
+/// A top-level browser navigation: GET/HEAD wanting HTML, not an XHR, and not a
+/// `fetch()` (`Sec-Fetch-Mode` other than `navigate`), as mod_auth_openidc detects it.
+fn is_navigation(method: &Method, headers: &HeaderMap) -> bool {
+    let fetch_mode_ok = headers
+        .get("sec-fetch-mode")
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|mode| mode.eq_ignore_ascii_case("navigate"));
+    matches!(*method, Method::GET | Method::HEAD) && respond::wants_html(headers) && fetch_mode_ok
+}
+
+/// Cross-site WebSocket hijacking guard: a cookie-authenticated upgrade must come from
+/// our own origin (or an allowed redirect host) when the browser names one.
+fn cross_site_upgrade(settings: &Settings, req: &Request<Incoming>, auth: &Authenticated) -> bool {
+    if !matches!(auth.via, Via::Session(_)) || !req.headers().contains_key(http::header::UPGRADE) {
+        return false;
+    }
+    let Some(origin) = req
+        .headers()
+        .get(http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let Ok(origin) = url::Url::parse(origin) else {
+        return true;
+    };
+    let config = &settings.config;
+    let same = origin.origin() == config.public_url.origin();
+    let allowed = origin.host_str().is_some_and(|host| {
+        config
+            .access
+            .allowed_redirect_hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(host))
+    });
+    !(same || allowed)
 }
 
 async fn forward(
     app: &App,
+    settings: &Settings,
     mut req: Request<Incoming>,
     conn: ConnInfo,
+    path: &str,
     request_id: &HeaderValue,
+    auth: Option<&Authenticated>,
 ) -> (Response<Body>, Outcome) {
-    let path_and_query = req
-        .uri()
-        .path_and_query()
-        .map(|pq| pq.as_str().to_string())
-        .unwrap_or_else(|| "/".into());
+    // The upstream gets exactly the path that was authorized, and the original query.
+    let path_and_query = match req.uri().query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    };
     let host = req
         .headers()
         .get(http::header::HOST)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
         .or_else(|| req.uri().authority().map(|a| a.to_string()));
+    let html = respond::wants_html(req.headers());
     let headers = req.headers_mut();
     let upgrade = headers::remove_hop_by_hop(headers);
+    crate::session::cookies::strip_own_cookies(headers, settings.cookie_name());
     headers::set_forwarding(
         headers,
         &Forwarding {
             peer: conn.peer.ip(),
             proto: if conn.tls { "https" } else { "http" },
             host: host.as_deref(),
-            trusted_peer: crate::net::is_trusted(&app.trusted_proxies, conn.peer.ip()),
+            trusted_peer: crate::net::is_trusted(&settings.trusted_proxies, conn.peer.ip()),
         },
     );
     headers.insert("x-request-id", request_id.clone());
-    let html = respond::wants_html(req.headers());
+    if let Some(auth) = auth {
+        let (access_token, id_token) = match &auth.via {
+            Via::Session(s) => (s.access_token.clone(), s.id_token.clone()),
+            Via::Bearer(b) => {
+                let raw = crate::auth::bearer_token(headers).map(str::to_string);
+                match b.token_use {
+                    TokenUse::Access => (raw, None),
+                    TokenUse::Id => (None, raw),
+                }
+            }
+        };
+        headers::inject_identity(
+            headers,
+            &settings.config.headers,
+            &auth.identity,
+            access_token.as_deref(),
+            id_token.as_deref(),
+        );
+    }
     match app.upstream.forward(req, &path_and_query, upgrade).await {
         Ok(resp) => (resp, Outcome::Proxied),
         Err(e) => (upstream_error(html, &e), Outcome::UpstreamError),

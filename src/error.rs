@@ -1,6 +1,5 @@
 //! Errors that stop the sidecar from starting or serving, classified by who must act.
 
-use crate::proxy::ClientBuildError;
 use crate::tls::TlsError;
 
 #[derive(Debug, thiserror::Error)]
@@ -17,5 +16,5 @@ pub enum RunError {
     #[error(transparent)]
     Tls(#[from] TlsError),
     #[error(transparent)]
-    Upstream(#[from] ClientBuildError),
+    App(#[from] crate::app::AppError),
 }

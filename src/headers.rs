@@ -7,6 +7,9 @@ use std::net::IpAddr;
 use http::header::{HeaderName, HeaderValue, CONNECTION, UPGRADE};
 use http::HeaderMap;
 
+use crate::config::{AuthorizationHeader, HeadersConfig};
+use crate::identity::Identity;
+
 /// Every header the sidecar sets for identity. Incoming copies are removed on every path,
 /// matched case-insensitively and with `_` in place of `-` (SPEC §5.1): some servers
 /// (CGI, PHP, nginx with `underscores_in_headers`) treat `X_Forwarded_User` as the same
@@ -174,6 +177,50 @@ pub fn request_id(headers: &HeaderMap) -> HeaderValue {
         })
 }
 
+/// Sets the identity headers the config enables (SPEC §6), after [`strip_identity`]
+/// removed any the client sent. Values that cannot be header values (control
+/// characters) are left out rather than mangled.
+pub fn inject_identity(
+    headers: &mut HeaderMap,
+    config: &HeadersConfig,
+    identity: &Identity,
+    access_token: Option<&str>,
+    id_token: Option<&str>,
+) {
+    let mut set = |name: &'static str, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(HeaderName::from_static(name), v);
+        }
+    };
+    if config.user {
+        set("x-forwarded-user", &identity.user);
+    }
+    if config.email {
+        if let Some(email) = &identity.email {
+            set("x-forwarded-email", email);
+        }
+    }
+    if config.groups && !identity.groups.is_empty() {
+        set("x-forwarded-groups", &identity.groups.join(","));
+    }
+    if config.sub {
+        set("x-forwarded-sub", &identity.sub);
+    }
+    if config.access_token {
+        if let Some(token) = access_token {
+            set("x-forwarded-access-token", token);
+        }
+    }
+    let bearer = match config.authorization {
+        AuthorizationHeader::None => None,
+        AuthorizationHeader::Access => access_token,
+        AuthorizationHeader::Id => id_token,
+    };
+    if let Some(token) = bearer {
+        set("authorization", &format!("Bearer {token}"));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,6 +313,48 @@ mod tests {
         set_forwarding(&mut h, &fwd);
         assert_eq!(h["x-forwarded-proto"], "https");
         assert_eq!(h["x-forwarded-host"], "app.example.com");
+    }
+
+    fn alice() -> Identity {
+        Identity {
+            sub: "5c3e".into(),
+            user: "alice".into(),
+            email: Some("alice@example.com".into()),
+            groups: vec!["admins".into(), "staff".into()],
+            expires_at: 0,
+        }
+    }
+
+    #[test]
+    fn identity_headers_follow_the_config() {
+        let mut h = HeaderMap::new();
+        inject_identity(
+            &mut h,
+            &HeadersConfig::default(),
+            &alice(),
+            Some("at"),
+            Some("it"),
+        );
+        assert_eq!(h["x-forwarded-user"], "alice");
+        assert_eq!(h["x-forwarded-email"], "alice@example.com");
+        assert_eq!(h["x-forwarded-groups"], "admins,staff");
+        assert_eq!(h["x-forwarded-sub"], "5c3e");
+        assert!(!h.contains_key("x-forwarded-access-token"));
+        assert!(!h.contains_key("authorization"));
+
+        let config = HeadersConfig {
+            user: false,
+            email: false,
+            groups: false,
+            sub: false,
+            access_token: true,
+            authorization: AuthorizationHeader::Id,
+        };
+        let mut h = HeaderMap::new();
+        inject_identity(&mut h, &config, &alice(), Some("at"), Some("it"));
+        assert_eq!(h.len(), 2);
+        assert_eq!(h["x-forwarded-access-token"], "at");
+        assert_eq!(h["authorization"], "Bearer it");
     }
 
     #[test]

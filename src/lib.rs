@@ -6,11 +6,13 @@
 
 pub mod access;
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod dispatch;
 pub mod emulator;
+pub mod endpoints;
 pub mod error;
 pub mod headers;
 pub mod identity;
@@ -67,6 +69,7 @@ pub async fn run(config: config::Config) -> Result<(), error::RunError> {
     let certs = config.tls.as_ref().map(tls::CertStore::load).transpose()?;
     let tls_reload = config.tls.as_ref().map(|t| t.reload_interval.get());
     let app = Arc::new(app::App::new(config)?);
+    let upstream_url = app.settings.load().config.upstream.clone();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|source| error::RunError::Bind {
@@ -80,6 +83,20 @@ pub async fn run(config: config::Config) -> Result<(), error::RunError> {
 
     if let (Some(certs), Some(every)) = (&certs, tls_reload) {
         tracker.spawn(watch_certificates(certs.clone(), every, shutdown.clone()));
+    }
+    // Readiness waits for the signing keys; the listener serves (and /healthz answers)
+    // meanwhile, and requests needing keys fail closed until they arrive.
+    {
+        let app = app.clone();
+        let cancel = shutdown.clone();
+        let refresher_tracker = tracker.clone();
+        tracker.spawn(async move {
+            app.jwks.load_until_ready(&cancel).await;
+            if app.jwks.is_ready() {
+                tracing::info!(keys = app.jwks.key_count(), "signing keys loaded");
+            }
+            app.jwks.spawn_refresher(&refresher_tracker, cancel);
+        });
     }
     app.readiness.set_loaded();
 
@@ -99,7 +116,7 @@ pub async fn run(config: config::Config) -> Result<(), error::RunError> {
     ));
     tracing::info!(
         address = %bound,
-        upstream = %app.config.upstream,
+        upstream = %upstream_url,
         "cognito-sidecar listening on {scheme}://{bound}"
     );
 

@@ -1,0 +1,330 @@
+//! Authentication: who is making this request? A Cognito bearer token (API clients) or
+//! a sealed session cookie (browsers), refreshed when its tokens have expired
+//! (SPEC §5.3, §7). Never anything the request says about itself in plain headers.
+
+use std::sync::Arc;
+
+use aws_lc_rs::digest;
+use http::header::{HeaderValue, AUTHORIZATION};
+use http::HeaderMap;
+
+use crate::app::{App, Settings};
+use crate::identity::Identity;
+use crate::oauth::{OAuthError, TokenSet};
+use crate::session::cookies::{self, join, request_cookies};
+use crate::session::Session;
+use crate::session::SessionStatus;
+use crate::tokens::{BearerIdentity, TokenError};
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone)]
+pub enum Via {
+    Session(Box<Session>),
+    Bearer(Arc<BearerIdentity>),
+}
+
+#[derive(Debug)]
+pub struct Authenticated {
+    pub identity: Identity,
+    pub via: Via,
+    /// `Set-Cookie` values to send with the response (a refreshed or re-sealed session).
+    pub set_cookies: Vec<HeaderValue>,
+}
+
+#[derive(Debug)]
+pub enum AuthOutcome {
+    Authenticated(Box<Authenticated>),
+    /// No usable credential. `clear_cookies` expires a session cookie that was present
+    /// but tampered, expired or ended.
+    Anonymous {
+        clear_cookies: Vec<HeaderValue>,
+    },
+    /// An `Authorization: Bearer` token that does not verify: 401, never a redirect.
+    InvalidBearer,
+    /// Cognito could not be reached to refresh an expired session: 503, cookie kept so
+    /// the session continues once Cognito is back.
+    IdpUnavailable,
+}
+
+/// The bearer token, when the request carries `Authorization: Bearer <token>`.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+pub async fn authenticate(
+    app: &App,
+    settings: &Settings,
+    headers: &HeaderMap,
+    now: u64,
+) -> AuthOutcome {
+    if !settings.config.bearer.token_use.is_empty() {
+        if let Some(token) = bearer_token(headers) {
+            return match app.verifier.verify_bearer(token).await {
+                Ok(bearer) => AuthOutcome::Authenticated(Box::new(Authenticated {
+                    identity: bearer.identity.clone(),
+                    via: Via::Bearer(bearer),
+                    set_cookies: Vec::new(),
+                })),
+                Err(e) => {
+                    tracing::info!(reason = %e, "bearer token rejected");
+                    AuthOutcome::InvalidBearer
+                }
+            };
+        }
+    }
+    from_session(app, settings, headers, now).await
+}
+
+async fn from_session(
+    app: &App,
+    settings: &Settings,
+    headers: &HeaderMap,
+    now: u64,
+) -> AuthOutcome {
+    let name = settings.cookie_name();
+    let cookies = request_cookies(headers);
+    let present: Vec<(String, String)> = cookies
+        .iter()
+        .filter(|(n, _)| is_session_cookie(name, n))
+        .cloned()
+        .collect();
+    if present.is_empty() {
+        return AuthOutcome::Anonymous {
+            clear_cookies: Vec::new(),
+        };
+    }
+    let clear = || AuthOutcome::Anonymous {
+        clear_cookies: cookies::clear_session(name, settings.secure_cookies, &present),
+    };
+    let Some(sealed) = join(&present, name) else {
+        return clear();
+    };
+    let Some(opened) = settings.keys.open(name, &sealed, now) else {
+        return clear();
+    };
+    let Some(session) = Session::decode(&opened.payload) else {
+        return clear();
+    };
+    match session.status(
+        now,
+        settings.lifetime_secs(),
+        settings.config.session.refresh,
+    ) {
+        SessionStatus::Ended => clear(),
+        SessionStatus::Valid => {
+            // Opened with an older key of the ring: re-seal with the current one
+            // (session key rotation, SPEC §3 `session.secrets`).
+            let set_cookies = if opened.needs_reseal {
+                write_session(settings, &session, &present).unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            authenticated(session, set_cookies)
+        }
+        SessionStatus::NeedsRefresh => match refresh(app, settings, session).await {
+            Ok(fresh) => match write_session(settings, &fresh, &present) {
+                Some(set_cookies) => authenticated((*fresh).clone(), set_cookies),
+                None => clear(),
+            },
+            Err(RefreshError::Unavailable) => AuthOutcome::IdpUnavailable,
+            Err(RefreshError::Ended) => clear(),
+        },
+    }
+}
+
+fn authenticated(session: Session, set_cookies: Vec<HeaderValue>) -> AuthOutcome {
+    AuthOutcome::Authenticated(Box::new(Authenticated {
+        identity: session.identity(),
+        via: Via::Session(Box::new(session)),
+        set_cookies,
+    }))
+}
+
+/// `NAME` or `NAME_<n>`: the cookies that carry the session (not the sign-in state).
+fn is_session_cookie(base: &str, name: &str) -> bool {
+    match name.strip_prefix(base) {
+        Some("") => true,
+        Some(rest) => rest
+            .strip_prefix('_')
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())),
+        None => false,
+    }
+}
+
+/// Seals `session` and builds its `Set-Cookie` values (expiring stale chunks). `None`
+/// if it cannot be written (too large for the chunk cap); the caller ends the session.
+pub fn write_session(
+    settings: &Settings,
+    session: &Session,
+    present: &[(String, String)],
+) -> Option<Vec<HeaderValue>> {
+    let name = settings.cookie_name();
+    let expires_at = session.lifetime_ends_at(settings.lifetime_secs());
+    let sealed = settings
+        .keys
+        .seal(name, expires_at, &session.encode())
+        .ok()?;
+    let max_age = expires_at.saturating_sub(crate::app::unix_now());
+    match cookies::set_session(name, &sealed, settings.secure_cookies, max_age, present) {
+        Ok(values) => Some(values),
+        Err(e) => {
+            tracing::warn!(error = %e, "session does not fit in cookies; consider fewer forwarded tokens");
+            None
+        }
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RefreshError {
+    #[error("the session can no longer be refreshed")]
+    Ended,
+    #[error("Cognito is unreachable")]
+    Unavailable,
+}
+
+/// Refreshes once per refresh token at a time; concurrent requests of the session wait
+/// for the same result (SPEC §7 "one refresh per session at a time").
+async fn refresh(
+    app: &App,
+    settings: &Settings,
+    session: Session,
+) -> Result<Arc<Session>, RefreshError> {
+    let Some(refresh_token) = session.refresh_token.clone() else {
+        return Err(RefreshError::Ended);
+    };
+    let key: [u8; 32] = digest::digest(&digest::SHA256, refresh_token.as_bytes())
+        .as_ref()
+        .try_into()
+        .map_err(|_| RefreshError::Ended)?;
+    app.refreshes
+        .try_get_with(key, async move {
+            let tokens = app
+                .cognito
+                .refresh(&refresh_token)
+                .await
+                .map_err(|e| match e {
+                    OAuthError::Rejected { error } => {
+                        tracing::info!(error, "refresh rejected by Cognito; session ends");
+                        RefreshError::Ended
+                    }
+                    OAuthError::Unavailable { reason } => {
+                        tracing::warn!(reason, "refresh failed: Cognito unreachable");
+                        RefreshError::Unavailable
+                    }
+                })?;
+            let fresh = session_from_tokens(app, settings, tokens, None, Some(&session))
+                .await
+                .map_err(|e| {
+                    tracing::warn!(reason = %e, "refreshed tokens failed verification");
+                    if e.is_idp_unavailable() {
+                        RefreshError::Unavailable
+                    } else {
+                        RefreshError::Ended
+                    }
+                })?;
+            Ok(Arc::new(fresh))
+        })
+        .await
+        .map_err(|e: Arc<RefreshError>| (*e).clone())
+}
+
+/// Verifies freshly issued tokens and builds the session they prove: at sign-in
+/// (`nonce` from the sign-in state, no previous session) or at refresh (same `sub`,
+/// original `created_at`, the old refresh token unless Cognito rotated it).
+pub async fn session_from_tokens(
+    app: &App,
+    settings: &Settings,
+    tokens: TokenSet,
+    nonce: Option<&str>,
+    previous: Option<&Session>,
+) -> Result<Session, TokenError> {
+    let access = app
+        .verifier
+        .verify_access_token(&tokens.access_token)
+        .await?;
+    let (identity, id_exp) = match (&tokens.id_token, nonce) {
+        (Some(id), _) => {
+            let claims = app.verifier.verify_id_token(id, nonce).await?;
+            let exp = claims.exp;
+            (claims.identity(), exp)
+        }
+        // At sign-in the ID token is required: it carries the nonce.
+        (None, Some(_)) => return Err(TokenError::MissingClaim("id_token")),
+        (None, None) => {
+            let identity = access.identity();
+            (identity, access.exp)
+        }
+    };
+    if access.sub != identity.sub {
+        return Err(TokenError::MissingClaim("matching sub"));
+    }
+    if let Some(prev) = previous {
+        if prev.sub != identity.sub {
+            return Err(TokenError::MissingClaim("matching sub"));
+        }
+    }
+    let email = identity
+        .email
+        .clone()
+        .or_else(|| previous.and_then(|p| p.email.clone()));
+    Ok(Session {
+        sub: identity.sub,
+        user: identity.user,
+        email,
+        groups: identity.groups,
+        created_at: previous.map_or_else(crate::app::unix_now, |p| p.created_at),
+        tokens_expire_at: id_exp.min(access.exp),
+        refresh_token: tokens
+            .refresh_token
+            .or_else(|| previous.and_then(|p| p.refresh_token.clone())),
+        access_token: settings
+            .keeps_access_token()
+            .then(|| tokens.access_token.clone()),
+        id_token: if settings.keeps_id_token() {
+            tokens.id_token
+        } else {
+            None
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_token_parsing() {
+        let mut h = HeaderMap::new();
+        assert_eq!(bearer_token(&h), None);
+        h.insert(
+            AUTHORIZATION,
+            HeaderValue::from_static("Bearer abc.def.ghi"),
+        );
+        assert_eq!(bearer_token(&h), Some("abc.def.ghi"));
+        h.insert(AUTHORIZATION, HeaderValue::from_static("bearer   x"));
+        assert_eq!(bearer_token(&h), Some("x"));
+        h.insert(
+            AUTHORIZATION,
+            HeaderValue::from_static("Basic Zm9vOmJhcg=="),
+        );
+        assert_eq!(bearer_token(&h), None);
+        h.insert(AUTHORIZATION, HeaderValue::from_static("Bearer "));
+        assert_eq!(bearer_token(&h), None);
+    }
+
+    #[test]
+    fn session_cookie_names() {
+        assert!(is_session_cookie("_s", "_s"));
+        assert!(is_session_cookie("_s", "_s_0"));
+        assert!(is_session_cookie("_s", "_s_3"));
+        assert!(!is_session_cookie("_s", "_s_csrf_abc"));
+        assert!(!is_session_cookie("_s", "_s_"));
+        assert!(!is_session_cookie("_s", "_sx"));
+        assert!(!is_session_cookie("_s", "other"));
+    }
+}
