@@ -212,3 +212,19 @@ pub fn client() -> reqwest::Client {
         .build()
         .expect("client")
 }
+pub mod idp;
+
+/// Waits until the sidecar on `port` reports ready (its signing keys are loaded).
+pub async fn wait_ready(port: u16) {
+    let url = format!("http://127.0.0.1:{port}/readyz");
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        if let Ok(resp) = reqwest::get(&url).await {
+            if resp.status() == 200 {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("sidecar on {port} never became ready");
+}
