@@ -33,7 +33,9 @@ impl Cidr {
         let ip = canonical(ip);
         match (self.network, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
@@ -109,13 +111,25 @@ mod tests {
         let one = Cidr::parse("127.0.0.1").unwrap();
         assert!(one.contains("127.0.0.1".parse().unwrap()));
         assert!(!one.contains("127.0.0.2".parse().unwrap()));
-        assert!(Cidr::parse("::1/128").unwrap().contains("::1".parse().unwrap()));
-        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
+        assert!(Cidr::parse("::1/128")
+            .unwrap()
+            .contains("::1".parse().unwrap()));
+        assert!(Cidr::parse("0.0.0.0/0")
+            .unwrap()
+            .contains("8.8.8.8".parse().unwrap()));
     }
 
     #[test]
     fn cidr_rejects_garbage() {
-        for bad in ["", "10.0.0.0/33", "10.0.0.0/-1", "nope", "10.0.0.0/", "::/129", "1.2.3.4/1x"] {
+        for bad in [
+            "",
+            "10.0.0.0/33",
+            "10.0.0.0/-1",
+            "nope",
+            "10.0.0.0/",
+            "::/129",
+            "1.2.3.4/1x",
+        ] {
             assert!(Cidr::parse(bad).is_none(), "{bad}");
         }
     }

@@ -83,8 +83,7 @@ fn parse_yaml(yaml: &str) -> Result<Map<String, Value>, ConfigErrors> {
         Value::Object(map) => Ok(map),
         Value::Null => Ok(Map::new()),
         _ => Err(ConfigErrors(vec![
-            "config: the file must be a YAML mapping of keys (listen, upstream, cognito, …)"
-                .into(),
+            "config: the file must be a YAML mapping of keys (listen, upstream, cognito, …)".into(),
         ])),
     }
 }

@@ -62,7 +62,9 @@ impl Serialize for HumanDuration {
 impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;
-        parse_duration(&raw).map(HumanDuration).map_err(serde::de::Error::custom)
+        parse_duration(&raw)
+            .map(HumanDuration)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -345,10 +347,16 @@ pub struct ServerConfig {
     /// Slowloris guard: the whole request head must arrive within this time.
     #[serde(default = "defaults::header_read_timeout")]
     pub header_read_timeout: HumanDuration,
-    #[serde(default = "defaults::max_connections", deserialize_with = "number_or_string")]
+    #[serde(
+        default = "defaults::max_connections",
+        deserialize_with = "number_or_string"
+    )]
     pub max_connections: usize,
     /// Cap on the request head (HTTP/1 read buffer, HTTP/2 header list).
-    #[serde(default = "defaults::max_header_bytes", deserialize_with = "number_or_string")]
+    #[serde(
+        default = "defaults::max_header_bytes",
+        deserialize_with = "number_or_string"
+    )]
     pub max_header_bytes: usize,
     /// How long in-flight requests and tunnels may run after SIGTERM.
     #[serde(default = "defaults::shutdown_grace")]

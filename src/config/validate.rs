@@ -106,7 +106,10 @@ fn cognito(c: &CognitoConfig, problems: &mut Vec<String>) {
     if let Some(logout) = &c.logout_url {
         http_url("cognito.logout_url", logout, problems);
     }
-    if c.client_secret.as_ref().is_some_and(|s| s.expose().is_empty()) {
+    if c.client_secret
+        .as_ref()
+        .is_some_and(|s| s.expose().is_empty())
+    {
         problems.push(
             "cognito.client_secret: is empty; remove the key for a public client or set the secret"
                 .into(),
@@ -201,7 +204,10 @@ fn access(a: &AccessConfig, problems: &mut Vec<String>) {
 
 fn tls(tls: Option<&TlsConfig>, problems: &mut Vec<String>) {
     let Some(tls) = tls else { return };
-    for (key, path) in [("tls.cert_file", &tls.cert_file), ("tls.key_file", &tls.key_file)] {
+    for (key, path) in [
+        ("tls.cert_file", &tls.cert_file),
+        ("tls.key_file", &tls.key_file),
+    ] {
         if !path.is_file() {
             problems.push(format!(
                 "{key}: `{}` does not exist or is not a file",
