@@ -232,11 +232,8 @@ impl Store {
         if record.expires_at <= now {
             return Err(RefreshProblem::Expired);
         }
-        if !state
-            .families
-            .get(&record.origin_jti)
-            .is_some_and(|f| !f.revoked)
-        {
+        let family = state.families.get(&record.origin_jti);
+        if family.is_none_or(|f| f.revoked) {
             return Err(RefreshProblem::Revoked);
         }
         if record.retired_at.is_some_and(|at| at + grace <= now) {

@@ -262,4 +262,12 @@ mod tests {
         .unwrap();
         assert_eq!(config.users[0].attributes["email_verified"], "true");
     }
+
+    #[test]
+    fn documented_example_loads() {
+        let text = include_str!("../../../deploy/emulator.yaml");
+        let config = load_config_str(text).map_err(|p| p.0).unwrap();
+        assert_eq!(config.clients.len(), 2);
+        assert!(config.clients[1].client_secret.is_none());
+    }
 }
