@@ -9,6 +9,8 @@ mod common;
 #[path = "emulator/support.rs"]
 mod support;
 
+#[path = "emulator/clients.rs"]
+mod clients;
 #[path = "emulator/config_cli.rs"]
 mod config_cli;
 #[path = "emulator/hooks.rs"]

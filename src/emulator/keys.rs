@@ -178,7 +178,7 @@ impl KeyRing {
         }
         let key = self.keys().find(|k| k.kid == parsed.kid)?;
         let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
-        let signing_input = &token[..header.len() + 1 + payload.len()];
+        let signing_input = token.get(..header.len() + 1 + payload.len())?;
         if !key.verifies(signing_input.as_bytes(), &sig) {
             return None;
         }

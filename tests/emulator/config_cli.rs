@@ -95,3 +95,13 @@ async fn logs_never_contain_passwords_codes_or_tokens() {
         assert!(!logs.contains(secret), "a secret leaked into the logs");
     }
 }
+
+#[tokio::test]
+async fn sigterm_stops_the_emulator_with_exit_code_0() {
+    let mut emu = start().await;
+    emu.proc.sigterm();
+    let code = tokio::task::spawn_blocking(move || emu.proc.wait_exit(Duration::from_secs(10)))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(0));
+}
