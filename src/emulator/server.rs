@@ -110,3 +110,42 @@ pub async fn shutdown_signal() {
         () = term => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulator::{EmulatorConfig, EmulatorError};
+
+    #[tokio::test]
+    async fn serves_in_process_and_stops_when_cancelled() {
+        let emulator = Emulator::new(EmulatorConfig::demo()).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(emulator.serve(listener, shutdown.clone()));
+        let jwks = reqwest::get(format!(
+            "http://{addr}/us-east-1_LOCAL/.well-known/jwks.json"
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+        assert!(jwks.contains("\"alg\":\"RS256\""), "{jwks}");
+        shutdown.cancel();
+        let stopped = tokio::time::timeout(Duration::from_secs(10), task).await;
+        assert!(matches!(stopped, Ok(Ok(Ok(())))));
+    }
+
+    #[test]
+    fn invalid_config_is_refused_with_its_problems() {
+        let mut config = EmulatorConfig::demo();
+        config.clients.clear();
+        match Emulator::new(config) {
+            Err(EmulatorError::Config(problems)) => {
+                assert_eq!(problems.0, vec!["clients: list at least one app client"]);
+            }
+            _ => panic!("expected a config error"),
+        }
+    }
+}

@@ -110,7 +110,7 @@ struct Family {
 /// (the longest access-token validity Cognito allows).
 const ACCESS_TOKEN_TAIL: Duration = Duration::from_secs(24 * 3600);
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct State {
     codes: HashMap<String, CodeGrant>,
     sessions: HashMap<String, HostedSession>,
@@ -129,9 +129,23 @@ impl State {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Store {
     state: Mutex<State>,
+}
+
+/// Counts only: the maps are keyed by codes, session ids and refresh tokens, which must
+/// never reach a log.
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.lock();
+        f.debug_struct("Store")
+            .field("codes", &state.codes.len())
+            .field("sessions", &state.sessions.len())
+            .field("refresh_tokens", &state.refresh_tokens.len())
+            .field("families", &state.families.len())
+            .finish()
+    }
 }
 
 /// 32 random bytes, base64url: session ids and CSRF tokens.

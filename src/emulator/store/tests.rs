@@ -110,3 +110,12 @@ fn global_sign_out_revokes_families_and_sessions() {
     assert!(store.family_active("f2"));
     assert!(store.session(&id, T0).is_none());
 }
+
+#[test]
+fn debug_output_shows_no_keys() {
+    let store = Store::default();
+    store.put_code("secret-code", grant(2_000), T0);
+    let text = format!("{store:?}");
+    assert!(!text.contains("secret-code"));
+    assert!(text.contains("codes: 1"));
+}
