@@ -20,10 +20,7 @@ fn main() -> ExitCode {
             println!("{}", cognito_sidecar::session_secret());
             ExitCode::SUCCESS
         }
-        Some(Command::Emulator(arg)) => report(runtime().and_then(|rt| {
-            rt.block_on(cognito_sidecar::emulator::main(arg.config.as_deref()))
-                .context("emulator failed")
-        })),
+        Some(Command::Emulator(arg)) => emulator(arg.config.as_deref()),
         Some(Command::Demo) => report(runtime().and_then(|rt| {
             rt.block_on(cognito_sidecar::demo::main())
                 .context("demo failed")
@@ -68,6 +65,25 @@ fn serve(arg: &ConfigArg) -> ExitCode {
         rt.block_on(cognito_sidecar::run(config))
             .context("cognito-sidecar stopped")
     }))
+}
+
+fn emulator(path: Option<&std::path::Path>) -> ExitCode {
+    use cognito_sidecar::emulator::{self, EmulatorError};
+    cognito_sidecar::telemetry::init(&config::LogConfig::default());
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return report(Err(e)),
+    };
+    match rt.block_on(emulator::main(path)) {
+        Err(EmulatorError::Config(problems)) => {
+            eprintln!("invalid emulator configuration:");
+            for problem in &problems.0 {
+                eprintln!("  {problem}");
+            }
+            ExitCode::from(2)
+        }
+        other => report(other.context("emulator failed")),
+    }
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

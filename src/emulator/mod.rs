@@ -1,8 +1,201 @@
-//! The local Cognito emulator (SPEC §9). Placeholder until the emulator lands.
+//! The local Cognito emulator (SPEC §9): a user pool, its hosted UI and its OAuth
+//! endpoints on one address, faithful enough that the sidecar needs no
+//! emulator-specific code path (cognito-protocol.md §1, §2, §7).
+//!
+//! Endpoints: `/oauth2/authorize`, `/login`, `/oauth2/token`, `/oauth2/userInfo`,
+//! `/oauth2/revoke`, `/logout`, `/error`, and on the issuer
+//! `/{user_pool_id}/.well-known/openid-configuration` and `/.well-known/jwks.json`.
+//!
+//! # Test hooks
+//!
+//! Served only with `hooks: {enabled: true}` (otherwise every `/_emulator/*` path is a
+//! 404). Bodies are JSON; answers are JSON, `400 {"error":"…"}` on bad input.
+//!
+//! | request | effect |
+//! |---|---|
+//! | `POST /_emulator/rotate-keys` | new ID and access signing keys (new `kid`s); the previous pair stays in the JWKS until the next rotation. Answers `{"id_kid":…,"access_kid":…}`. |
+//! | `POST /_emulator/revoke-user {"username":…}` | global sign-out: every token of the user fails at userInfo and refresh; their hosted-UI sessions end. |
+//! | `POST /_emulator/token-lifetimes {"client_id":…, "id_token_validity":"60s", "access_token_validity":"60s", "refresh_token_validity":"2m"}` | overrides the client's lifetimes for tokens issued from now on (each key optional, 1s up to 1d for ID/access, up to 3650d for refresh). |
+//! | `POST /_emulator/set-groups {"username":…, "groups":[…]}` | replaces the user's groups; the next token (sign-in or refresh) carries them. |
+//! | `GET /_emulator/stats` | `{"token_requests":N,"jwks_requests":N,"authorize_requests":N,"userinfo_requests":N,"revoke_requests":N}` |
 
+mod authorize;
+mod client_auth;
+pub mod config;
+mod cookies;
+mod discovery;
+mod hooks;
+mod keys;
+mod logout;
+mod pages;
+mod pool;
+mod request;
+mod response;
+mod revoke;
+mod scopes;
+mod server;
+mod stats;
+mod store;
+mod token_endpoint;
+mod tokens;
+mod userinfo;
+
+use std::future::Future;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub async fn main(config: Option<&Path>) -> Result<(), std::io::Error> {
-    let _ = config;
-    Err(std::io::Error::other("the emulator is not built yet"))
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http::{Method, Request, Response};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use config::{
+    load_config, load_config_str, ClientConfig, ConfigProblems, EmulatorConfig, HooksConfig,
+    OAuthFlow, UserConfig,
+};
+pub use response::Body;
+
+use keys::KeyRing;
+use pool::Pool;
+use stats::Stats;
+use store::Store;
+
+/// Why the emulator could not start or stopped, classified by who failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    /// The config file is wrong: print each problem and exit 2.
+    #[error("invalid emulator configuration:\n{0}")]
+    Config(ConfigProblems),
+    #[error("config: cannot listen on {addr}: {source}; pick a free port with `listen:`")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Keys(#[from] keys::KeyError),
+    #[error("internal: the emulator server failed: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// Time since the Unix epoch: the emulator's only clock.
+pub(crate) fn now() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// A running emulator: the pool, its keys, and what it remembers.
+pub struct Emulator {
+    pool: Pool,
+    keys: ArcSwap<KeyRing>,
+    store: Store,
+    stats: Stats,
+    discovery_path: String,
+    jwks_path: String,
+}
+
+impl Emulator {
+    /// Validates `config` and generates the signing keys.
+    pub fn new(config: EmulatorConfig) -> Result<Arc<Emulator>, EmulatorError> {
+        let problems = config::validate(&config);
+        if !problems.is_empty() {
+            return Err(EmulatorError::Config(ConfigProblems(problems)));
+        }
+        let pool = Pool::new(&config);
+        Ok(Arc::new(Emulator {
+            discovery_path: format!("/{}/.well-known/openid-configuration", pool.user_pool_id),
+            jwks_path: format!("/{}/.well-known/jwks.json", pool.user_pool_id),
+            pool,
+            keys: ArcSwap::from_pointee(KeyRing::generate()?),
+            store: Store::default(),
+            stats: Stats::default(),
+        }))
+    }
+
+    /// The issuer (`iss`) of the emulator's tokens: `{base_url}/{user_pool_id}`.
+    pub fn issuer(&self) -> &str {
+        &self.pool.issuer
+    }
+
+    /// Serves connections from `listener` until `shutdown` is cancelled, then lets
+    /// in-flight requests finish (up to a short grace period).
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<()> {
+        server::serve(self, listener, shutdown).await
+    }
+
+    /// Answers one request. Logs one line (method, path without query, status); never
+    /// logs parameters, cookies or tokens.
+    pub fn handle<B>(self: &Arc<Self>, req: Request<B>) -> impl Future<Output = Response<Body>>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let emulator = self.clone();
+        async move {
+            let method = req.method().clone();
+            let path: String = req.uri().path().chars().take(200).collect();
+            let response = emulator.route(req).await;
+            tracing::info!(
+                method = %method,
+                path = %path,
+                status = response.status().as_u16(),
+                "emulator request"
+            );
+            response
+        }
+    }
+
+    async fn route<B>(&self, req: Request<B>) -> Response<Body>
+    where
+        B: http_body::Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let (parts, body) = req.into_parts();
+        let path = parts.uri.path();
+        let get = parts.method == Method::GET;
+        let post = parts.method == Method::POST;
+        match path {
+            "/oauth2/authorize" if get => authorize::authorize(self, &parts),
+            "/login" if get => authorize::login_page(self, &parts),
+            "/login" if post => authorize::login_submit(self, &parts, body).await,
+            "/oauth2/token" if post => token_endpoint::handle(self, &parts, body).await,
+            "/oauth2/userInfo" if get || post => userinfo::handle(self, &parts),
+            "/oauth2/revoke" if post => revoke::handle(self, &parts, body).await,
+            "/logout" if get => logout::handle(self, &parts),
+            "/error" if get => authorize::error_page(&parts),
+            "/oauth2/authorize" | "/login" | "/oauth2/token" | "/oauth2/userInfo"
+            | "/oauth2/revoke" | "/logout" | "/error" => response::method_not_allowed(),
+            p if p == self.discovery_path && get => discovery::openid_configuration(self),
+            p if p == self.jwks_path && get => discovery::jwks(self),
+            p if p.starts_with("/_emulator/") => hooks::handle(self, &parts, body).await,
+            _ => response::not_found(),
+        }
+    }
+}
+
+/// `cognito-sidecar emulator [-c PATH]`: loads the config (the demo pool when `None`),
+/// binds, logs `emulator listening on http://ADDR`, and serves until SIGINT/SIGTERM.
+pub async fn main(config: Option<&Path>) -> Result<(), EmulatorError> {
+    let config = load_config(config).map_err(EmulatorError::Config)?;
+    let addr = config.listen;
+    let emulator = Emulator::new(config)?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| EmulatorError::Bind { addr, source })?;
+    let local = listener.local_addr().unwrap_or(addr);
+    tracing::info!("emulator listening on http://{local}");
+    let shutdown = CancellationToken::new();
+    let trigger = shutdown.clone();
+    tokio::spawn(async move {
+        server::shutdown_signal().await;
+        trigger.cancel();
+    });
+    emulator.serve(listener, shutdown).await?;
+    Ok(())
 }

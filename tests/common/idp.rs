@@ -133,7 +133,10 @@ impl Browser {
         let http = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
-            .resolve("localhost", SocketAddr::from(([127, 0, 0, 1], sidecar_port)))
+            .resolve(
+                "localhost",
+                SocketAddr::from(([127, 0, 0, 1], sidecar_port)),
+            )
             .timeout(Duration::from_secs(20))
             .build()
             .unwrap();
@@ -174,21 +177,38 @@ impl Browser {
     /// final response (after the callback's redirect back to the app).
     pub async fn sign_in(&self, path: &str, user: &str) -> reqwest::Response {
         let first = self.navigate(&self.app(path)).await;
-        assert_eq!(first.status(), StatusCode::FOUND, "expected a sign-in redirect for {path}");
+        assert_eq!(
+            first.status(),
+            StatusCode::FOUND,
+            "expected a sign-in redirect for {path}"
+        );
         let login_page = self.follow(first).await;
         self.submit_login(login_page, user, PASSWORD).await
     }
 
     /// Fills in the hosted UI's form on `page` and follows the redirects back to the app.
-    pub async fn submit_login(&self, page: reqwest::Response, user: &str, password: &str) -> reqwest::Response {
+    pub async fn submit_login(
+        &self,
+        page: reqwest::Response,
+        user: &str,
+        password: &str,
+    ) -> reqwest::Response {
         let login_url = page.url().clone();
-        assert_eq!(login_url.path(), "/login", "expected the hosted UI sign-in page");
+        assert_eq!(
+            login_url.path(),
+            "/login",
+            "expected the hosted UI sign-in page"
+        );
         let html = page.text().await.unwrap();
         let csrf = form_value(&html, "_csrf").expect("_csrf field on the login page");
         let posted = self
             .http
             .post(login_url.as_str())
-            .form(&[("_csrf", csrf.as_str()), ("username", user), ("password", password)])
+            .form(&[
+                ("_csrf", csrf.as_str()),
+                ("username", user),
+                ("password", password),
+            ])
             .send()
             .await
             .unwrap();
@@ -212,12 +232,22 @@ impl Browser {
 /// The absolute `Location` of a redirect.
 pub fn location(resp: &reqwest::Response, base: &str) -> String {
     let raw = resp.headers()[LOCATION].to_str().unwrap();
-    url::Url::parse(base).unwrap().join(raw).unwrap().to_string()
+    url::Url::parse(base)
+        .unwrap()
+        .join(raw)
+        .unwrap()
+        .to_string()
 }
 
 /// Tokens for `user` straight from the emulator as `client` (authorization code + PKCE),
 /// the way an API client's own front end would get them.
-pub async fn user_tokens(idp: &Emulator, client: &str, secret: &str, redirect_uri: &str, user: &str) -> serde_json::Value {
+pub async fn user_tokens(
+    idp: &Emulator,
+    client: &str,
+    secret: &str,
+    redirect_uri: &str,
+    user: &str,
+) -> serde_json::Value {
     use base64::Engine;
     let http = reqwest::Client::builder()
         .cookie_store(true)
@@ -234,11 +264,22 @@ pub async fn user_tokens(idp: &Emulator, client: &str, secret: &str, redirect_ur
     );
     let to_login = http.get(&authorize).send().await.unwrap();
     let login_url = location(&to_login, &authorize);
-    let html = http.get(&login_url).send().await.unwrap().text().await.unwrap();
+    let html = http
+        .get(&login_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = form_value(&html, "_csrf").unwrap();
     let done = http
         .post(&login_url)
-        .form(&[("_csrf", csrf.as_str()), ("username", user), ("password", PASSWORD)])
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("username", user),
+            ("password", PASSWORD),
+        ])
         .send()
         .await
         .unwrap();

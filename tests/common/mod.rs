@@ -228,3 +228,26 @@ pub async fn wait_ready(port: u16) {
     }
     panic!("sidecar on {port} never became ready");
 }
+/// The `value` of the first `<input … name="NAME" … value="…">` in an HTML page (the
+/// attribute order used by simple server-rendered forms), with the entities an HTML
+/// escaper emits for `& < > " ' / = \`` decoded. Enough to read hidden CSRF fields; not a general parser.
+pub fn form_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\"");
+    let start = html.find(&marker)?;
+    let tag_start = html[..start].rfind('<')?;
+    let tag_end = start + html[start..].find('>')?;
+    let tag = &html[tag_start..tag_end];
+    let value_at = tag.find("value=\"")? + "value=\"".len();
+    let value_len = tag[value_at..].find('"')?;
+    Some(
+        tag[value_at..value_at + value_len]
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&#x2F;", "/")
+            .replace("&#x3D;", "=")
+            .replace("&#x60;", "`")
+            .replace("&amp;", "&"),
+    )
+}
