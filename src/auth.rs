@@ -201,6 +201,14 @@ async fn refresh(
         .as_ref()
         .try_into()
         .map_err(|_| RefreshError::Ended)?;
+    // A cached result only stands in while its tokens are still valid; after that the
+    // same (unrotated) refresh token is spent again for fresh tokens and claims.
+    if let Some(cached) = app.refreshes.get(&key).await {
+        if cached.tokens_expire_at > crate::app::unix_now() {
+            return Ok(cached);
+        }
+        app.refreshes.invalidate(&key).await;
+    }
     app.refreshes
         .try_get_with(key, async move {
             let tokens = app

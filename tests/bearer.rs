@@ -82,27 +82,60 @@ async fn access_and_id_tokens_reach_the_upstream_with_identity() {
         let h = echoed_headers(&resp.json().await.unwrap());
         assert_eq!(header(&h, "x-forwarded-user"), Some("alice"), "{kind}");
         assert_eq!(header(&h, "x-forwarded-groups"), Some("admins"), "{kind}");
-        assert_eq!(header(&h, "x-forwarded-sub"), Some("11111111-1111-4111-8111-111111111111"));
+        assert_eq!(
+            header(&h, "x-forwarded-sub"),
+            Some("11111111-1111-4111-8111-111111111111")
+        );
     }
     // Repeated calls are served from the verified-token cache; the IdP is not asked.
     let jwks_before = s.idp.stats().await["jwks_requests"].as_u64().unwrap();
     for _ in 0..20 {
-        let resp = call(s.port, t["access_token"].as_str().unwrap(), "application/json").await;
+        let resp = call(
+            s.port,
+            t["access_token"].as_str().unwrap(),
+            "application/json",
+        )
+        .await;
         assert_eq!(resp.status(), StatusCode::OK);
     }
-    assert_eq!(s.idp.stats().await["jwks_requests"].as_u64().unwrap(), jwks_before);
+    assert_eq!(
+        s.idp.stats().await["jwks_requests"].as_u64().unwrap(),
+        jwks_before
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_use_and_client_lists_are_enforced() {
     let s = stack("bearer:\n  token_use: [access]\n").await;
     let t = tokens(&s).await;
-    assert_eq!(call(s.port, t["access_token"].as_str().unwrap(), "*/*").await.status(), 200);
-    assert_rejected(s.port, t["id_token"].as_str().unwrap(), "ID token where only access tokens are allowed").await;
+    assert_eq!(
+        call(s.port, t["access_token"].as_str().unwrap(), "*/*")
+            .await
+            .status(),
+        200
+    );
+    assert_rejected(
+        s.port,
+        t["id_token"].as_str().unwrap(),
+        "ID token where only access tokens are allowed",
+    )
+    .await;
 
     // A token of another app client of the same pool.
-    let other = user_tokens(&s.idp, "other-client", "other-secret", "http://localhost:9/cb", "alice").await;
-    assert_rejected(s.port, other["access_token"].as_str().unwrap(), "other client's access token").await;
+    let other = user_tokens(
+        &s.idp,
+        "other-client",
+        "other-secret",
+        "http://localhost:9/cb",
+        "alice",
+    )
+    .await;
+    assert_rejected(
+        s.port,
+        other["access_token"].as_str().unwrap(),
+        "other client's access token",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -111,14 +144,22 @@ async fn allowed_client_ids_include_machine_clients() {
     let cc: serde_json::Value = client()
         .post(format!("{}/oauth2/token", s.idp.url()))
         .basic_auth("other-client", Some("other-secret"))
-        .form(&[("grant_type", "client_credentials"), ("scope", "orders-api/read")])
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "orders-api/read"),
+        ])
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let resp = call(s.port, cc["access_token"].as_str().unwrap(), "application/json").await;
+    let resp = call(
+        s.port,
+        cc["access_token"].as_str().unwrap(),
+        "application/json",
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let h = echoed_headers(&resp.json().await.unwrap());
     assert_eq!(header(&h, "x-forwarded-sub"), Some("other-client"));
@@ -134,29 +175,50 @@ async fn forged_tokens_are_rejected() {
 
     // alg: none, with and without a signature.
     let none = serde_json::json!({"alg": "none", "kid": header_json["kid"]});
-    assert_rejected(s.port, &format!("{}.{}.", encode(&none), encode(&payload)), "alg none").await;
-    assert_rejected(s.port, &format!("{}.{}.{signature}", encode(&none), encode(&payload)), "alg none + sig").await;
+    assert_rejected(
+        s.port,
+        &format!("{}.{}.", encode(&none), encode(&payload)),
+        "alg none",
+    )
+    .await;
+    assert_rejected(
+        s.port,
+        &format!("{}.{}.{signature}", encode(&none), encode(&payload)),
+        "alg none + sig",
+    )
+    .await;
 
     // HS256 "signed" with the public key material (algorithm confusion).
-    let jwks: serde_json::Value = reqwest::get(format!("{}/us-east-1_LOCAL/.well-known/jwks.json", s.idp.url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: serde_json::Value = reqwest::get(format!(
+        "{}/us-east-1_LOCAL/.well-known/jwks.json",
+        s.idp.url()
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     let n = jwks["keys"][0]["n"].as_str().unwrap();
     let hs = serde_json::json!({"alg": "HS256", "kid": header_json["kid"]});
     let input = format!("{}.{}", encode(&hs), encode(&payload));
     let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, n.as_bytes());
     let mac = URL_SAFE_NO_PAD.encode(aws_lc_rs::hmac::sign(&key, input.as_bytes()).as_ref());
-    assert_rejected(s.port, &format!("{input}.{mac}"), "HS256 with the public key").await;
+    assert_rejected(
+        s.port,
+        &format!("{input}.{mac}"),
+        "HS256 with the public key",
+    )
+    .await;
 
     // Tampered claims keep the original signature.
     for (claim, value) in [
         ("username", serde_json::json!("admin")),
         ("cognito:groups", serde_json::json!(["admins", "root"])),
         ("exp", serde_json::json!(4_000_000_000u64)),
-        ("iss", serde_json::json!("https://evil.example/us-east-1_LOCAL")),
+        (
+            "iss",
+            serde_json::json!("https://evil.example/us-east-1_LOCAL"),
+        ),
         ("client_id", serde_json::json!("other-client")),
         ("token_use", serde_json::json!("id")),
     ] {
@@ -169,7 +231,12 @@ async fn forged_tokens_are_rejected() {
     // Unknown kid, truncated token, junk.
     let mut unknown = header_json.clone();
     unknown["kid"] = serde_json::json!("bm90LWEta2lk");
-    assert_rejected(s.port, &format!("{}.{}.{signature}", encode(&unknown), encode(&payload)), "unknown kid").await;
+    assert_rejected(
+        s.port,
+        &format!("{}.{}.{signature}", encode(&unknown), encode(&payload)),
+        "unknown kid",
+    )
+    .await;
     assert_rejected(s.port, &access[..access.len() - 10], "truncated").await;
     for junk in ["x", "a.b", "a.b.c.d", "....", &"A".repeat(20_000)] {
         assert_rejected(s.port, junk, "junk").await;
@@ -181,8 +248,20 @@ async fn tokens_of_another_issuer_and_expired_tokens_are_rejected() {
     let s = stack("").await;
     // Another emulator: same pool id and client id, different issuer URL and keys.
     let stranger = Emulator::start(s.port, "");
-    let foreign = user_tokens(&stranger, CLIENT, SECRET, &format!("http://localhost:{}/oauth2/callback", s.port), "alice").await;
-    assert_rejected(s.port, foreign["access_token"].as_str().unwrap(), "other issuer").await;
+    let foreign = user_tokens(
+        &stranger,
+        CLIENT,
+        SECRET,
+        &format!("http://localhost:{}/oauth2/callback", s.port),
+        "alice",
+    )
+    .await;
+    assert_rejected(
+        s.port,
+        foreign["access_token"].as_str().unwrap(),
+        "other issuer",
+    )
+    .await;
 
     s.idp
         .hook(

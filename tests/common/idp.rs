@@ -28,7 +28,11 @@ impl Emulator {
     /// and logout URLs point at a sidecar on `localhost:{sidecar_port}`; a second client
     /// `api-client` for bearer tests. `client_extra` is appended to local-client.
     pub fn start(sidecar_port: u16, client_extra: &str) -> Emulator {
-        let port = free_port();
+        Self::start_on(free_port(), sidecar_port, client_extra)
+    }
+
+    /// The same on a chosen port (for tests that start the IdP late).
+    pub fn start_on(port: u16, sidecar_port: u16, client_extra: &str) -> Emulator {
         let yaml = format!(
             r#"listen: 127.0.0.1:{port}
 region: us-east-1
