@@ -9,6 +9,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 
 use crate::access::Access;
+use crate::alb::{AlbError, AlbSigner};
 use crate::config::{AuthorizationHeader, Config};
 use crate::jwks::Jwks;
 use crate::net::Cidr;
@@ -26,6 +27,8 @@ pub enum AppError {
     Keys(#[from] KeyRingError),
     #[error("cannot build the HTTP client for Cognito: {0}")]
     IdpClient(String),
+    #[error(transparent)]
+    Alb(#[from] AlbError),
     #[error("cognito.issuer: `{0}` does not give a valid JWKS URL")]
     JwksUrl(String),
 }
@@ -48,6 +51,8 @@ pub struct Routes {
     pub sign_out: String,
     pub userinfo: String,
     pub auth: String,
+    /// `{prefix}/alb-public-keys/`: the ALB-format public key, by `kid`.
+    pub alb_keys: String,
 }
 
 impl Settings {
@@ -71,6 +76,7 @@ impl Settings {
                 sign_out: format!("{prefix}/sign_out"),
                 userinfo: format!("{prefix}/userinfo"),
                 auth: format!("{prefix}/auth"),
+                alb_keys: format!("{prefix}/alb-public-keys/"),
             },
             keys,
             config,
@@ -89,7 +95,7 @@ impl Settings {
     /// typical session fits one cookie (deps.md §7).
     pub fn keeps_access_token(&self) -> bool {
         let h = &self.config.headers;
-        h.access_token || h.authorization == AuthorizationHeader::Access
+        h.access_token || h.authorization == AuthorizationHeader::Access || h.alb.enabled
     }
 
     pub fn keeps_id_token(&self) -> bool {
@@ -124,6 +130,8 @@ pub struct App {
     pub jwks: Arc<Jwks>,
     pub verifier: Verifier,
     pub cognito: CognitoClient,
+    /// Signs `x-amzn-oidc-data` when `headers.alb.enabled`.
+    pub alb: Option<AlbSigner>,
     /// Refresh results by SHA-256 of the refresh token spent: concurrent requests of one
     /// session share one refresh, and requests still carrying the old cookie for a
     /// minute after it get the new session instead of spending a rotated token twice.
@@ -145,12 +153,22 @@ impl App {
             jwks.clone(),
         );
         let cognito = CognitoClient::new(&config.cognito, redirect_uri(&config), http);
+        let alb = if config.headers.alb.enabled {
+            Some(AlbSigner::new(
+                &config.headers.alb,
+                &issuer,
+                &config.cognito.client_id,
+            )?)
+        } else {
+            None
+        };
         Ok(Self {
             settings: ArcSwap::from_pointee(Settings::new(config)?),
             upstream,
             jwks,
             verifier,
             cognito,
+            alb,
             refreshes: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(60))

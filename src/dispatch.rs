@@ -12,7 +12,7 @@ use crate::access::Decision;
 use crate::app::{unix_now, App, Settings};
 use crate::auth::{authenticate, AuthOutcome, Authenticated, Via};
 use crate::config::{TokenUse, Unauthenticated};
-use crate::endpoints::{info, signin, signout};
+use crate::endpoints::{forward_auth, info, signin, signout};
 use crate::headers::{self, Forwarding};
 use crate::proxy::ProxyError;
 use crate::respond::{self, Body};
@@ -27,6 +27,8 @@ enum Route {
     Callback,
     SignOut,
     UserInfo,
+    ForwardAuth,
+    AlbKey,
     Public,
     Protected,
 }
@@ -116,6 +118,8 @@ fn classify(settings: &Settings, method: &Method, path: &str) -> Route {
         p if p == r.callback && get => Route::Callback,
         p if p == r.sign_out && (get || *method == Method::POST) => Route::SignOut,
         p if p == r.userinfo && get => Route::UserInfo,
+        p if p == r.auth && get => Route::ForwardAuth,
+        p if get && p.starts_with(&r.alb_keys) => Route::AlbKey,
         p if settings.access.is_public(p) => Route::Public,
         _ => Route::Protected,
     }
@@ -162,6 +166,17 @@ async fn route_request(
             };
             (resp, outcome, None)
         }
+        Route::ForwardAuth => {
+            let resp = forward_auth::check(settings, app, req.headers(), conn.peer.ip()).await;
+            let outcome = match resp.status() {
+                StatusCode::ACCEPTED => Outcome::Internal,
+                StatusCode::FORBIDDEN => Outcome::Forbidden,
+                StatusCode::SERVICE_UNAVAILABLE => Outcome::IdpUnavailable,
+                _ => Outcome::Unauthenticated,
+            };
+            (resp, outcome, None)
+        }
+        Route::AlbKey => (alb_key(app, settings, path), Outcome::Internal, None),
         Route::Public => {
             let (resp, outcome) = forward(app, settings, req, conn, path, request_id, None).await;
             (resp, outcome, None)
@@ -342,10 +357,50 @@ async fn forward(
             access_token.as_deref(),
             id_token.as_deref(),
         );
+        if let (Some(signer), true) = (&app.alb, settings.config.headers.alb.enabled) {
+            alb_headers(headers, signer, &auth.identity, access_token.as_deref()).await;
+        }
     }
     match app.upstream.forward(req, &path_and_query, upgrade).await {
         Ok(resp) => (resp, Outcome::Proxied),
         Err(e) => (upstream_error(html, &e), Outcome::UpstreamError),
+    }
+}
+
+/// `x-amzn-oidc-identity`, `-accesstoken` and the signed `-data` (SPEC §6, ALB set).
+async fn alb_headers(
+    headers: &mut HeaderMap,
+    signer: &crate::alb::AlbSigner,
+    identity: &crate::identity::Identity,
+    access_token: Option<&str>,
+) {
+    let mut set = |name: &'static str, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(name, v);
+        }
+    };
+    set("x-amzn-oidc-identity", &identity.sub);
+    if let Some(token) = access_token {
+        set("x-amzn-oidc-accesstoken", token);
+    }
+    if let Some(data) = signer.data_header(identity, unix_now()).await {
+        set("x-amzn-oidc-data", &data);
+    }
+}
+
+/// The ALB-format public key for `kid`, as PEM (like the ALB's key endpoint).
+fn alb_key(app: &App, settings: &Settings, path: &str) -> Response<Body> {
+    let kid = path.strip_prefix(&settings.routes.alb_keys).unwrap_or("");
+    match &app.alb {
+        Some(signer) if signer.kid() == kid => {
+            let mut resp = Response::new(respond::full(signer.public_key_pem().to_string()));
+            resp.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-pem-file"),
+            );
+            resp
+        }
+        _ => respond::json_error(StatusCode::NOT_FOUND, "not_found", "no such key"),
     }
 }
 

@@ -349,6 +349,7 @@ mod tests {
             sub: false,
             access_token: true,
             authorization: AuthorizationHeader::Id,
+            alb: Default::default(),
         };
         let mut h = HeaderMap::new();
         inject_identity(&mut h, &config, &alice(), Some("at"), Some("it"));

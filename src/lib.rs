@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod alb;
 pub mod app;
 pub mod auth;
 pub mod cli;

@@ -316,6 +316,34 @@ pub struct HeadersConfig {
     /// `Authorization: Bearer <token>` upstream: `none` (default), `id` or `access`.
     #[serde(default)]
     pub authorization: AuthorizationHeader,
+    /// AWS ALB-compatible `x-amzn-oidc-*` headers (off by default).
+    #[serde(default)]
+    pub alb: AlbConfig,
+}
+
+/// The ALB's `authenticate-cognito` headers, so apps written for an ALB run unchanged.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlbConfig {
+    #[serde(default, deserialize_with = "bool_or_string")]
+    pub enabled: bool,
+    /// The `signer` header field (an ALB ARN on AWS); apps should pin it.
+    #[serde(default = "defaults::alb_signer")]
+    pub signer: String,
+    /// P-256 private key (PKCS#8 PEM) signing `x-amzn-oidc-data`. Without it a key is
+    /// generated at startup, so every restart and replica gets its own `kid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<PathBuf>,
+}
+
+impl Default for AlbConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            signer: defaults::alb_signer(),
+            key_file: None,
+        }
+    }
 }
 
 impl Default for HeadersConfig {
@@ -327,6 +355,7 @@ impl Default for HeadersConfig {
             sub: true,
             access_token: false,
             authorization: AuthorizationHeader::None,
+            alb: AlbConfig::default(),
         }
     }
 }
@@ -491,6 +520,9 @@ mod defaults {
     }
     pub fn pool_idle_timeout() -> HumanDuration {
         HumanDuration::secs(4)
+    }
+    pub fn alb_signer() -> String {
+        "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/cognito-sidecar/0000000000000000".into()
     }
     pub fn log_level() -> String {
         "info".into()

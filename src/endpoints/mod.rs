@@ -1,5 +1,6 @@
 //! The sidecar's own endpoints under `proxy_prefix` (SPEC §4), one file per group.
 
+pub mod forward_auth;
 pub mod info;
 pub mod signin;
 pub mod signout;

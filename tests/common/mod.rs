@@ -28,6 +28,25 @@ pub struct Proc {
 }
 
 impl Proc {
+    /// Runs another program (nginx, redis-server) under the same guard.
+    pub fn spawn_program(program: &str, args: &[&str]) -> Proc {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("stderr.log");
+        let stderr = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+        Proc {
+            child,
+            log,
+            _dir: dir,
+        }
+    }
+
     pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Proc {
         let dir = tempfile::tempdir().expect("tempdir");
         let log = dir.path().join("stderr.log");
