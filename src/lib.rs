@@ -21,6 +21,7 @@ pub mod idp_http;
 #[cfg(test)]
 mod idp_stub;
 pub mod jwks;
+pub mod metrics;
 pub mod net;
 pub mod oauth;
 pub mod path;
