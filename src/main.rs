@@ -21,10 +21,13 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(Command::Emulator(arg)) => emulator(arg.config.as_deref()),
-        Some(Command::Demo) => report(runtime().and_then(|rt| {
-            rt.block_on(cognito_sidecar::demo::main())
-                .context("demo failed")
-        })),
+        Some(Command::Demo) => {
+            cognito_sidecar::telemetry::init(&config::LogConfig::default());
+            report(runtime().and_then(|rt| {
+                rt.block_on(cognito_sidecar::demo::main())
+                    .context("demo failed")
+            }))
+        }
     }
 }
 

@@ -19,11 +19,12 @@ pub fn free_port() -> u16 {
         .expect("bind 127.0.0.1:0")
 }
 
-/// A running child process; killed (SIGKILL) when dropped. Its stderr goes to a file
-/// so tests can read the logs.
+/// A running child process; killed (SIGKILL) when dropped. Its stderr and stdout go to
+/// files so tests can read the logs and what it printed.
 pub struct Proc {
     pub child: Child,
     pub log: PathBuf,
+    pub out: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -51,10 +52,12 @@ impl Proc {
         let dir = tempfile::tempdir().expect("tempdir");
         let log = dir.path().join("stderr.log");
         let stderr = std::fs::File::create(&log).expect("log file");
+        let out = dir.path().join("stdout.log");
+        let stdout = std::fs::File::create(&out).expect("stdout file");
         let mut cmd = Command::new(bin());
         cmd.args(args)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(stderr)
             .env_remove("COGNITO_SIDECAR_CONFIG")
             .env("RUST_LOG", "info");
@@ -65,6 +68,7 @@ impl Proc {
         Proc {
             child,
             log,
+            out,
             _dir: dir,
         }
     }
@@ -91,9 +95,19 @@ impl Proc {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// What the process printed on stdout so far.
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.out).unwrap_or_default()
+    }
+
     /// Sends SIGTERM (via the `kill` command, so tests need no unsafe code).
     pub fn sigterm(&self) {
         signal(self.child.id(), "TERM");
+    }
+
+    /// Sends SIGINT, as Ctrl-C in a terminal does.
+    pub fn sigint(&self) {
+        signal(self.child.id(), "INT");
     }
 
     pub fn sighup(&self) {
