@@ -12,6 +12,7 @@ use crate::access::Access;
 use crate::alb::{AlbError, AlbSigner};
 use crate::config::{AuthorizationHeader, Config};
 use crate::jwks::Jwks;
+use crate::metrics::Metrics;
 use crate::net::Cidr;
 use crate::oauth::CognitoClient;
 use crate::proxy::{ClientBuildError, Upstream};
@@ -137,6 +138,7 @@ pub struct App {
     /// minute after it get the new session instead of spending a rotated token twice.
     pub refreshes: moka::future::Cache<[u8; 32], Arc<Session>>,
     pub readiness: Readiness,
+    pub metrics: Metrics,
 }
 
 impl App {
@@ -174,6 +176,7 @@ impl App {
                 .time_to_live(Duration::from_secs(60))
                 .build(),
             readiness: Readiness::default(),
+            metrics: Metrics::new(),
         })
     }
 

@@ -218,10 +218,12 @@ async fn refresh(
                 .map_err(|e| match e {
                     OAuthError::Rejected { error } => {
                         tracing::info!(error, "refresh rejected by Cognito; session ends");
+                        app.metrics.refresh("failed");
                         RefreshError::Ended
                     }
                     OAuthError::Unavailable { reason } => {
                         tracing::warn!(reason, "refresh failed: Cognito unreachable");
+                        app.metrics.refresh("unavailable");
                         RefreshError::Unavailable
                     }
                 })?;
@@ -229,12 +231,14 @@ async fn refresh(
                 .await
                 .map_err(|e| {
                     tracing::warn!(reason = %e, "refreshed tokens failed verification");
+                    app.metrics.refresh("failed");
                     if e.is_idp_unavailable() {
                         RefreshError::Unavailable
                     } else {
                         RefreshError::Ended
                     }
                 })?;
+            app.metrics.refresh("ok");
             Ok(Arc::new(fresh))
         })
         .await

@@ -93,19 +93,32 @@ pub async fn handle(app: Arc<App>, mut req: Request<Incoming>, conn: ConnInfo) -
 
     resp.headers_mut()
         .insert("x-request-id", request_id.clone());
+    let elapsed = started.elapsed().as_secs_f64();
+    app.metrics
+        .request(metric_outcome(outcome, resp.status()), elapsed);
     // Phase 6: one access-log line (never the query string, which may carry codes).
     tracing::info!(
         target: "access",
         method = %method,
         path = %path,
         status = resp.status().as_u16(),
-        latency_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
+        latency_ms = (elapsed * 1e6).round() / 1e3,
         request_id = request_id.to_str().unwrap_or("-"),
         sub = sub.as_deref().unwrap_or("-"),
         outcome = outcome.as_str(),
         "request"
     );
     resp
+}
+
+/// The metrics label: an upstream's own 5xx and the sidecar's own 500s are told apart
+/// from the outcome the pipeline recorded.
+fn metric_outcome(outcome: Outcome, status: StatusCode) -> &'static str {
+    match outcome {
+        Outcome::Proxied if status.is_server_error() => "upstream_5xx",
+        _ if status == StatusCode::INTERNAL_SERVER_ERROR => "sidecar_error",
+        other => other.as_str(),
+    }
 }
 
 fn classify(settings: &Settings, method: &Method, path: &str) -> Route {
@@ -361,8 +374,12 @@ async fn forward(
             alb_headers(headers, signer, &auth.identity, access_token.as_deref()).await;
         }
     }
+    let sent = Instant::now();
     match app.upstream.forward(req, &path_and_query, upgrade).await {
-        Ok(resp) => (resp, Outcome::Proxied),
+        Ok(resp) => {
+            app.metrics.upstream(sent.elapsed().as_secs_f64());
+            (resp, Outcome::Proxied)
+        }
         Err(e) => (upstream_error(html, &e), Outcome::UpstreamError),
     }
 }

@@ -27,7 +27,9 @@ pub mod oauth;
 pub mod path;
 pub mod proxy;
 pub mod redirect;
+pub mod reload;
 pub mod respond;
+pub mod runtime;
 pub mod server;
 pub mod session;
 pub mod shutdown;
@@ -35,11 +37,7 @@ pub mod telemetry;
 pub mod tls;
 pub mod tokens;
 
-use std::sync::Arc;
-
 use base64::Engine;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 /// Installs aws-lc-rs as the process-wide crypto provider for rustls and jsonwebtoken.
 /// One backend for TLS, JWT and cookie sealing (deps.md §3, §5).
@@ -59,175 +57,4 @@ pub fn session_secret() -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// Serves the proxy until SIGTERM/SIGINT, then drains (SPEC §5.7).
-///
-/// The certificate and the application state are built before the port is bound, so a
-/// bad TLS file or IdP setting is reported without ever accepting a connection.
-pub async fn run(config: config::Config) -> Result<(), error::RunError> {
-    let listen = config.listen;
-    let prepared = Prepared::new(config)?;
-    let listener = bind(listen).await?;
-    let shutdown = CancellationToken::new();
-    let trigger = shutdown.clone();
-    tokio::spawn(async move {
-        let signal = shutdown::terminate().await;
-        tracing::info!(signal, "signal received");
-        trigger.cancel();
-    });
-    prepared.serve(listener, shutdown).await
-}
-
-/// Serves the proxy on an already bound `listener` until `shutdown` is cancelled, then
-/// drains like [`run`] does after a signal. Lets `demo` run the proxy next to other
-/// servers in one process, all stopped by one token.
-pub async fn serve(
-    config: config::Config,
-    listener: tokio::net::TcpListener,
-    shutdown: CancellationToken,
-) -> Result<(), error::RunError> {
-    Prepared::new(config)?.serve(listener, shutdown).await
-}
-
-/// Binds the proxy's listener; a taken port names the `listen` key to change.
-async fn bind(listen: std::net::SocketAddr) -> Result<tokio::net::TcpListener, error::RunError> {
-    tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|source| error::RunError::Bind {
-            key: "listen",
-            addr: listen,
-            source,
-        })
-}
-
-/// Everything the proxy needs before it accepts connections.
-struct Prepared {
-    app: Arc<app::App>,
-    certs: Option<Arc<tls::CertStore>>,
-    tls_reload: Option<std::time::Duration>,
-    limits: server::Limits,
-    grace: std::time::Duration,
-}
-
-impl Prepared {
-    fn new(config: config::Config) -> Result<Self, error::RunError> {
-        let grace = config.server.shutdown_grace.get();
-        let limits = server::Limits {
-            header_read_timeout: config.server.header_read_timeout.get(),
-            max_connections: config.server.max_connections,
-            max_header_bytes: config.server.max_header_bytes,
-        };
-        let certs = config.tls.as_ref().map(tls::CertStore::load).transpose()?;
-        let tls_reload = config.tls.as_ref().map(|t| t.reload_interval.get());
-        let app = Arc::new(app::App::new(config)?);
-        Ok(Prepared {
-            app,
-            certs,
-            tls_reload,
-            limits,
-            grace,
-        })
-    }
-
-    async fn serve(
-        self,
-        listener: tokio::net::TcpListener,
-        shutdown: CancellationToken,
-    ) -> Result<(), error::RunError> {
-        let Prepared {
-            app,
-            certs,
-            tls_reload,
-            limits,
-            grace,
-        } = self;
-        let upstream_url = app.settings.load().config.upstream.clone();
-        let fallback = app.settings.load().config.listen;
-        let bound = listener.local_addr().unwrap_or(fallback);
-        // The caller's token starts the shutdown; this one stops the listener and the
-        // background tasks once readiness reports draining, in the order `run` always had.
-        let stopping = CancellationToken::new();
-        let tracker = TaskTracker::new();
-
-        if let (Some(certs), Some(every)) = (&certs, tls_reload) {
-            tracker.spawn(watch_certificates(certs.clone(), every, stopping.clone()));
-        }
-        // Readiness waits for the signing keys; the listener serves (and /healthz answers)
-        // meanwhile, and requests needing keys fail closed until they arrive.
-        {
-            let app = app.clone();
-            let cancel = stopping.clone();
-            let refresher_tracker = tracker.clone();
-            tracker.spawn(async move {
-                app.jwks.load_until_ready(&cancel).await;
-                if app.jwks.is_ready() {
-                    tracing::info!(keys = app.jwks.key_count(), "signing keys loaded");
-                }
-                app.jwks.spawn_refresher(&refresher_tracker, cancel);
-            });
-        }
-        app.readiness.set_loaded();
-
-        let handler = {
-            let app = app.clone();
-            move |req, conn| dispatch::handle(app.clone(), req, conn)
-        };
-        let acceptor = certs.map(|c| tokio_rustls::TlsAcceptor::from(c.server_config()));
-        let scheme = if acceptor.is_some() { "https" } else { "http" };
-        let server = tokio::spawn(server::serve(
-            listener,
-            acceptor,
-            limits,
-            handler,
-            stopping.clone(),
-            grace,
-        ));
-        tracing::info!(
-            address = %bound,
-            upstream = %upstream_url,
-            "cognito-sidecar listening on {scheme}://{bound}"
-        );
-
-        shutdown.cancelled().await;
-        let deadline = tokio::time::Instant::now() + grace;
-        tracing::info!(
-            grace_secs = grace.as_secs(),
-            "shutting down: draining connections"
-        );
-        app.readiness.set_draining();
-        stopping.cancel();
-        let _ = server.await;
-        app.upstream
-            .tunnels
-            .shutdown(deadline.saturating_duration_since(tokio::time::Instant::now()))
-            .await;
-        tracker.close();
-        tracker.wait().await;
-        tracing::info!("stopped");
-        Ok(())
-    }
-}
-
-/// Reloads the TLS certificate when its files change, and on SIGHUP.
-async fn watch_certificates(
-    certs: Arc<tls::CertStore>,
-    every: std::time::Duration,
-    shutdown: CancellationToken,
-) {
-    let mut hangups = shutdown::hangups();
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        let forced = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tick.tick() => false,
-            Some(()) = async { match hangups.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => true,
-        };
-        match certs.reload(forced) {
-            Ok(true) => tracing::info!("TLS certificate reloaded"),
-            Ok(false) => {}
-            Err(e) => {
-                tracing::error!(error = %e, "TLS certificate reload failed; keeping the previous certificate")
-            }
-        }
-    }
-}
+pub use runtime::{run, serve};

@@ -65,7 +65,7 @@ fn serve(arg: &ConfigArg) -> ExitCode {
     };
     cognito_sidecar::telemetry::init(&config.log);
     report(runtime().and_then(|rt| {
-        rt.block_on(cognito_sidecar::run(config))
+        rt.block_on(cognito_sidecar::run(config, Some(arg.path())))
             .context("cognito-sidecar stopped")
     }))
 }

@@ -66,7 +66,9 @@ impl Metrics {
             requests.clone(),
         );
         let request_duration =
-            Family::<OutcomeLabel, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+            Family::<OutcomeLabel, Histogram, fn() -> Histogram>::new_with_constructor(
+                latency_histogram,
+            );
         registry.register(
             "request_duration_seconds",
             "Time from request head to response head, by outcome",
@@ -79,22 +81,46 @@ impl Metrics {
             upstream_duration.clone(),
         );
         let signins = Family::<SignInLabel, Counter>::default();
-        registry.register("signins", "Completed sign-in callbacks by result and reason", signins.clone());
+        registry.register(
+            "signins",
+            "Completed sign-in callbacks by result and reason",
+            signins.clone(),
+        );
         let refreshes = Family::<ResultLabel, Counter>::default();
-        registry.register("refreshes", "Session token refreshes by result", refreshes.clone());
+        registry.register(
+            "refreshes",
+            "Session token refreshes by result",
+            refreshes.clone(),
+        );
         let jwks_fetches = Family::<ResultLabel, Counter<u64, AtomicU64>>::default();
-        registry.register("jwks_fetches", "Signing-key set downloads by result", jwks_fetches.clone());
+        registry.register(
+            "jwks_fetches",
+            "Signing-key set downloads by result",
+            jwks_fetches.clone(),
+        );
         let connections = Gauge::<i64, AtomicI64>::default();
-        registry.register("active_connections", "Open client connections", connections.clone());
+        registry.register(
+            "active_connections",
+            "Open client connections",
+            connections.clone(),
+        );
         let tunnels = Gauge::<i64, AtomicI64>::default();
-        registry.register("open_tunnels", "Open upgraded (WebSocket) tunnels", tunnels.clone());
+        registry.register(
+            "open_tunnels",
+            "Open upgraded (WebSocket) tunnels",
+            tunnels.clone(),
+        );
         let build = Family::<VersionLabel, Gauge>::default();
         build
             .get_or_create(&VersionLabel {
                 version: env!("CARGO_PKG_VERSION"),
             })
             .set(1);
-        registry.register("build_info", "Build information; the value is always 1", build);
+        registry.register(
+            "build_info",
+            "Build information; the value is always 1",
+            build,
+        );
         Self {
             registry,
             requests,
@@ -120,19 +146,18 @@ impl Metrics {
 
     pub fn signin(&self, ok: bool, reason: &'static str) {
         let result = if ok { "ok" } else { "failed" };
-        self.signins.get_or_create(&SignInLabel { result, reason }).inc();
+        self.signins
+            .get_or_create(&SignInLabel { result, reason })
+            .inc();
     }
 
     pub fn refresh(&self, result: &'static str) {
         self.refreshes.get_or_create(&ResultLabel { result }).inc();
     }
 
-    pub fn connection_opened(&self) {
-        self.connections.inc();
-    }
-
-    pub fn connection_closed(&self) {
-        self.connections.dec();
+    /// The open-connections gauge, handed to the listener.
+    pub fn connections_gauge(&self) -> Gauge<i64, AtomicI64> {
+        self.connections.clone()
     }
 
     /// The text exposition, with gauges owned elsewhere read at scrape time.
@@ -165,9 +190,16 @@ mod tests {
         m.signin(false, "state_mismatch");
         m.refresh("ok");
         let text = m.render(3, 1, 2);
-        assert!(text.contains("cognito_sidecar_requests_total{outcome=\"proxied\"} 2"), "{text}");
-        assert!(text.contains("cognito_sidecar_request_duration_seconds_count{outcome=\"proxied\"} 2"));
-        assert!(text.contains("cognito_sidecar_signins_total{result=\"failed\",reason=\"state_mismatch\"} 1"));
+        assert!(
+            text.contains("cognito_sidecar_requests_total{outcome=\"proxied\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("cognito_sidecar_request_duration_seconds_count{outcome=\"proxied\"} 2")
+        );
+        assert!(text.contains(
+            "cognito_sidecar_signins_total{result=\"failed\",reason=\"state_mismatch\"} 1"
+        ));
         assert!(text.contains("cognito_sidecar_refreshes_total{result=\"ok\"} 1"));
         assert!(text.contains("cognito_sidecar_jwks_fetches_total{result=\"ok\"} 3"));
         assert!(text.contains("cognito_sidecar_open_tunnels 2"));

@@ -9,6 +9,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -37,6 +39,8 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     pub max_connections: usize,
     pub max_header_bytes: usize,
+    /// Incremented while a client connection is open (the metrics gauge).
+    pub active_connections: Option<Gauge<i64, AtomicI64>>,
 }
 
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -85,6 +89,7 @@ pub async fn serve<H, F>(
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let _permit = permit;
+            let _open = limits.active_connections.clone().map(OpenConnection::new);
             match tls {
                 Some(acceptor) => {
                     let handshake =
@@ -136,6 +141,22 @@ async fn serve_one<S, H, F>(
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     if let Err(e) = watcher.watch(conn.into_owned()).await {
         tracing::debug!(error = %e, peer = %info.peer, "connection ended with an error");
+    }
+}
+
+/// Counts a connection as open for as long as it lives.
+struct OpenConnection(Gauge<i64, AtomicI64>);
+
+impl OpenConnection {
+    fn new(gauge: Gauge<i64, AtomicI64>) -> Self {
+        gauge.inc();
+        Self(gauge)
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 

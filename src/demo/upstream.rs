@@ -65,6 +65,7 @@ pub async fn serve(listener: TcpListener, shutdown: CancellationToken) {
         header_read_timeout: Duration::from_secs(10),
         max_connections: 256,
         max_header_bytes: 64 * 1024,
+        active_connections: None,
     };
     server::serve(listener, None, limits, handler, shutdown, GRACE).await;
     sockets.close();

@@ -94,6 +94,7 @@ pub async fn callback(
     headers: &HeaderMap,
 ) -> Response<Body> {
     let Some(params) = query_params(query) else {
+        app.metrics.signin(false, "malformed");
         return failure(
             StatusCode::BAD_REQUEST,
             "Sign-in failed",
@@ -115,6 +116,7 @@ pub async fn callback(
     if let Some(error) = param(&params, "error") {
         let description = param(&params, "error_description").unwrap_or("");
         tracing::info!(error, "Cognito returned an error to the callback");
+        app.metrics.signin(false, "idp_error");
         let message = format!(
             "Cognito could not sign you in ({error}{}{description}). Go back to the application to try again.",
             if description.is_empty() { "" } else { ": " }
@@ -132,6 +134,7 @@ pub async fn callback(
         .then(|| open_signin(&settings.keys, base, &cookies, state, now))
         .flatten();
     let Some(signin) = signin else {
+        app.metrics.signin(false, "state_mismatch");
         return failure(
             StatusCode::BAD_REQUEST,
             "Sign-in expired",
@@ -140,6 +143,7 @@ pub async fn callback(
         );
     };
     let Some(code) = param(&params, "code").filter(|c| !c.is_empty() && c.len() <= 2048) else {
+        app.metrics.signin(false, "malformed");
         return failure(
             StatusCode::BAD_REQUEST,
             "Sign-in failed",
@@ -151,6 +155,7 @@ pub async fn callback(
         Ok(tokens) => tokens,
         Err(OAuthError::Rejected { error }) => {
             tracing::info!(error, "code exchange rejected");
+            app.metrics.signin(false, "code_rejected");
             return failure(
                 StatusCode::BAD_REQUEST,
                 "Sign-in failed",
@@ -160,6 +165,7 @@ pub async fn callback(
         }
         Err(OAuthError::Unavailable { reason }) => {
             tracing::warn!(reason, "code exchange failed: Cognito unreachable");
+            app.metrics.signin(false, "idp_unavailable");
             return failure(
                 StatusCode::BAD_GATEWAY,
                 "Sign-in unavailable",
@@ -180,6 +186,7 @@ pub async fn callback(
         Ok(session) => session,
         Err(e) => {
             tracing::warn!(reason = %e, "tokens from the callback failed verification");
+            app.metrics.signin(false, "token_invalid");
             let (status, message) = if e.is_idp_unavailable() {
                 (StatusCode::SERVICE_UNAVAILABLE, "The sign-in service's keys are not available right now. Try again in a moment.")
             } else {
@@ -202,6 +209,7 @@ pub async fn callback(
         .cloned()
         .collect();
     let Some(set_cookies) = crate::auth::write_session(settings, &session, &present) else {
+        app.metrics.signin(false, "session_too_large");
         return failure(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Sign-in failed",
@@ -210,6 +218,7 @@ pub async fn callback(
         );
     };
     tracing::info!(sub = %session.sub, "signed in");
+    app.metrics.signin(true, "ok");
     let mut resp = respond::redirect(&signin.rd);
     for cookie in set_cookies.into_iter().chain(expire_state) {
         resp.headers_mut().append(SET_COOKIE, cookie);

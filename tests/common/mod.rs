@@ -44,6 +44,7 @@ impl Proc {
         Proc {
             child,
             log,
+            out: dir.path().join("stdout.log"),
             _dir: dir,
         }
     }

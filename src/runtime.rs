@@ -1,0 +1,210 @@
+//! The life of a running sidecar: build everything that can fail before binding, serve
+//! the public listener (and the metrics listener when configured), load the signing keys
+//! in the background, react to SIGHUP and file changes, and drain on SIGTERM/SIGINT
+//! (SPEC §5.7).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use http::{Method, Response, StatusCode};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::app::App;
+use crate::config::Config;
+use crate::error::RunError;
+use crate::respond::{self, Body};
+use crate::{dispatch, reload, server, shutdown, tls};
+
+/// Serves the proxy until SIGTERM/SIGINT, then drains. With `config_path`, SIGHUP and
+/// changes to that file re-read the configuration (hot reload).
+///
+/// The certificate and the application state are built before the port is bound, so a
+/// bad TLS file or IdP setting is reported without ever accepting a connection.
+pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), RunError> {
+    let listen = config.listen;
+    let prepared = Prepared::new(config, config_path)?;
+    let listener = bind("listen", listen).await?;
+    let shutdown = CancellationToken::new();
+    let trigger = shutdown.clone();
+    tokio::spawn(async move {
+        let signal = shutdown::terminate().await;
+        tracing::info!(signal, "signal received");
+        trigger.cancel();
+    });
+    prepared.serve(listener, shutdown).await
+}
+
+/// Serves the proxy on an already bound `listener` until `shutdown` is cancelled, then
+/// drains like [`run`] does after a signal. Lets `demo` run the proxy next to other
+/// servers in one process, all stopped by one token.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), RunError> {
+    Prepared::new(config, None)?.serve(listener, shutdown).await
+}
+
+/// Binds a listener; a taken port names the key to change.
+async fn bind(key: &'static str, addr: std::net::SocketAddr) -> Result<TcpListener, RunError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| RunError::Bind { key, addr, source })
+}
+
+fn limits(config: &Config) -> server::Limits {
+    server::Limits {
+        header_read_timeout: config.server.header_read_timeout.get(),
+        max_connections: config.server.max_connections,
+        max_header_bytes: config.server.max_header_bytes,
+        active_connections: None,
+    }
+}
+
+/// Everything the proxy needs before it accepts connections.
+struct Prepared {
+    app: Arc<App>,
+    certs: Option<Arc<tls::CertStore>>,
+    config_path: Option<PathBuf>,
+}
+
+impl Prepared {
+    fn new(config: Config, config_path: Option<PathBuf>) -> Result<Self, RunError> {
+        let certs = config.tls.as_ref().map(tls::CertStore::load).transpose()?;
+        Ok(Prepared {
+            app: Arc::new(App::new(config)?),
+            certs,
+            config_path,
+        })
+    }
+
+    async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> Result<(), RunError> {
+        let Prepared {
+            app,
+            certs,
+            config_path,
+        } = self;
+        let config = app.settings.load().config.clone();
+        let grace = config.server.shutdown_grace.get();
+        let bound = listener.local_addr().unwrap_or(config.listen);
+        // The caller's token starts the shutdown; this one stops the listeners and the
+        // background tasks once readiness reports draining.
+        let stopping = CancellationToken::new();
+        let tracker = TaskTracker::new();
+
+        let metrics_server = match config.metrics_listen {
+            Some(addr) => {
+                let listener = bind("metrics_listen", addr).await?;
+                tracing::info!("metrics on http://{addr}/metrics");
+                let app = app.clone();
+                let handler = move |req: http::Request<hyper::body::Incoming>, _conn| {
+                    let resp = metrics_response(&app, req.method(), req.uri().path());
+                    async move { resp }
+                };
+                Some(tokio::spawn(server::serve(
+                    listener,
+                    None,
+                    limits(&config),
+                    handler,
+                    stopping.clone(),
+                    grace,
+                )))
+            }
+            None => None,
+        };
+
+        tracker.spawn(reload::watch(
+            app.clone(),
+            certs.clone(),
+            config_path,
+            config.tls.as_ref().map(|t| t.reload_interval.get()),
+            stopping.clone(),
+        ));
+        // Readiness waits for the signing keys; the listener serves (and /healthz answers)
+        // meanwhile, and requests needing keys fail closed until they arrive.
+        {
+            let app = app.clone();
+            let cancel = stopping.clone();
+            let refresher_tracker = tracker.clone();
+            tracker.spawn(async move {
+                app.jwks.load_until_ready(&cancel).await;
+                if app.jwks.is_ready() {
+                    tracing::info!(keys = app.jwks.key_count(), "signing keys loaded");
+                }
+                app.jwks.spawn_refresher(&refresher_tracker, cancel);
+            });
+        }
+        app.readiness.set_loaded();
+
+        let handler = {
+            let app = app.clone();
+            move |req, conn| dispatch::handle(app.clone(), req, conn)
+        };
+        let acceptor = certs.map(|c| tokio_rustls::TlsAcceptor::from(c.server_config()));
+        let scheme = if acceptor.is_some() { "https" } else { "http" };
+        let mut server_limits = limits(&config);
+        server_limits.active_connections = Some(app.metrics.connections_gauge());
+        let server = tokio::spawn(server::serve(
+            listener,
+            acceptor,
+            server_limits,
+            handler,
+            stopping.clone(),
+            grace,
+        ));
+        tracing::info!(
+            address = %bound,
+            upstream = %config.upstream,
+            "cognito-sidecar listening on {scheme}://{bound}"
+        );
+
+        shutdown.cancelled().await;
+        let deadline = tokio::time::Instant::now() + grace;
+        tracing::info!(
+            grace_secs = grace.as_secs(),
+            "shutting down: draining connections"
+        );
+        app.readiness.set_draining();
+        stopping.cancel();
+        let _ = server.await;
+        if let Some(metrics) = metrics_server {
+            let _ = metrics.await;
+        }
+        app.upstream
+            .tunnels
+            .shutdown(deadline.saturating_duration_since(tokio::time::Instant::now()))
+            .await;
+        tracker.close();
+        tracker.wait().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// `GET /metrics` on the metrics listener; nothing else is served there.
+fn metrics_response(app: &App, method: &Method, path: &str) -> Response<Body> {
+    if path != "/metrics" || !matches!(*method, Method::GET | Method::HEAD) {
+        return respond::json_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "only /metrics is served here",
+        );
+    }
+    let text = app.metrics.render(
+        app.jwks.fetch_ok(),
+        app.jwks.fetch_failed(),
+        app.upstream.tunnels.open_count(),
+    );
+    let mut resp = Response::new(respond::full(text));
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    resp
+}
