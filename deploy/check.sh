@@ -43,6 +43,13 @@ step() {
     fi
 }
 
+# into FILE COMMAND...: COMMAND with its standard output written to FILE.
+into() {
+    local out=$1
+    shift
+    "$@" >"$out"
+}
+
 # unavailable NAME WHY: a check whose tool could not be installed; fatal under CI.
 unavailable() {
     if [ "$CI" = true ]; then
@@ -92,9 +99,12 @@ else
     sed 's/^/      /' "$WORK/pip.log" | tail -20
 fi
 PY="$VENV/bin/python"
+# kubectl's built-in kustomize must be v4+ (`labels`, components); Debian's
+# kubernetes-client (1.20, kustomize v2) is only a last resort and is refused if too old.
 HAVE_KUSTOMIZE=false
-if ensure kubectl kubernetes-client && kubectl kustomize --help >/dev/null 2>&1; then
-    HAVE_KUSTOMIZE=true
+if ensure kubectl kubernetes-client; then
+    kustomize_major=$(kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: v\([0-9]*\).*/\1/p')
+    [ "${kustomize_major:-0}" -ge 4 ] && HAVE_KUSTOMIZE=true
 fi
 HAVE_COMPOSE=false
 ensure docker-compose docker-compose && HAVE_COMPOSE=true
@@ -122,11 +132,11 @@ if $HAVE_KUSTOMIZE; then
     for target in base:native overlays/classic:classic overlays/example:native; do
         dir=${target%%:*}
         out="$WORK/rendered/kustomize-${dir//\//-}.yaml"
-        step "kustomize: kubernetes/$dir" sh -c 'kubectl kustomize "$1" > "$2"' _ "$HERE/kubernetes/$dir" "$out"
+        step "kustomize: kubernetes/$dir" into "$out" kubectl kustomize "$HERE/kubernetes/$dir"
         [ -s "$out" ] && MODE[$out]=${target##*:}
     done
 else
-    unavailable "kustomize: kubernetes/base and overlays" "no kubectl with kustomize"
+    unavailable "kustomize: kubernetes/base and overlays" "no kubectl with kustomize v4 or later"
 fi
 CHART="$HERE/helm/cognito-sidecar"
 if $HAVE_PY; then
@@ -162,8 +172,8 @@ if $HAVE_PY; then
         "$HERE/kubernetes/secret.example.yaml" "$HERE/traefik/kubernetes.yaml"
     if [ -s "$WORK/rendered/kustomize-base.yaml" ]; then
         step "the checks reject broken copies (unittest)" \
-            env DEPLOY_RENDERED_BASE="$WORK/rendered/kustomize-base.yaml" \
-            sh -c 'cd "$1" && "$2" -m unittest -q test_checks' _ "$HERE/tests" "$PY"
+            env DEPLOY_RENDERED_BASE="$WORK/rendered/kustomize-base.yaml" PYTHONPATH="$HERE/tests" \
+            "$PY" -m unittest -q test_checks
     else
         unavailable "the checks reject broken copies" "no rendered kustomize base"
     fi
@@ -186,10 +196,10 @@ fi
 # --- docker-compose ------------------------------------------------------------------
 if $HAVE_COMPOSE; then
     step "docker-compose config: docker-compose.yml" \
-        sh -c 'docker-compose -f "$1" config > "$2"' _ "$HERE/docker-compose.yml" "$WORK/compose-emulator.yaml"
+        into "$WORK/compose-emulator.yaml" docker-compose -f "$HERE/docker-compose.yml" config
     step "docker-compose config: docker-compose.cognito.yml" \
-        sh -c 'docker-compose --env-file "$1" -f "$2" config > "$3"' _ \
-        "$HERE/compose/cognito.env.example" "$HERE/docker-compose.cognito.yml" "$WORK/compose-cognito.yaml"
+        into "$WORK/compose-cognito.yaml" docker-compose --env-file "$HERE/compose/cognito.env.example" \
+        -f "$HERE/docker-compose.cognito.yml" config
     if $HAVE_PY && $HAVE_BIN && [ -s "$WORK/compose-emulator.yaml" ]; then
         step "compose (emulator): app isolated, configs agree, live emulator issuer matches" \
             "$PY" "$HERE/tests/compose_check.py" --resolved "$WORK/compose-emulator.yaml" \
