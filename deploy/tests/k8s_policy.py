@@ -18,6 +18,8 @@ import manifests
 import sidecar_config
 
 SIDECAR = "cognito-sidecar"
+
+
 def hardening_problems(container):
     sc = container.get("securityContext") or {}
     name = container.get("name")
