@@ -1,6 +1,6 @@
 """The sidecar pattern's own rules on rendered manifests, beyond what schemas can say:
 the sidecar's placement (native or classic), probes, hardening, the Service exposing
-only the sidecar, the PodDisruptionBudget, metrics scraping, and secrets mounted where
+only the sidecar, the PodDisruptionBudget and NetworkPolicy, metrics scraping, and secrets mounted where
 the config's `*_file` keys point.
 
 It also writes every ConfigMap's config.yaml, with the secret paths replaced by dummy
@@ -127,6 +127,13 @@ def check(objects, mode):
     pdbs = [o for o in objects if o.get("kind") == "PodDisruptionBudget"]
     if not any(selects(p["spec"].get("selector"), labels) for p in pdbs):
         problems.append("no PodDisruptionBudget selecting the pods")
+    policies = [o for o in objects if o.get("kind") == "NetworkPolicy" and selects(o["spec"].get("podSelector"), labels)]
+    if not policies:
+        problems.append("no NetworkPolicy selecting the pods")
+    for np in policies:
+        ports = {str(p.get("port")) for rule in np["spec"].get("ingress") or [] for p in rule.get("ports") or []}
+        if not ports or not ports <= {"http", "metrics"}:
+            problems.append(f"{manifests.name_of(np)}: ingress must be limited to the http and metrics ports")
     annotations = dep["spec"]["template"].get("metadata", {}).get("annotations") or {}
     scraped = annotations.get("prometheus.io/scrape") == "true" or any(
         o.get("kind") == "PodMonitor" and selects(o["spec"].get("selector"), labels) for o in objects

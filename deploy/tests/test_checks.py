@@ -63,6 +63,12 @@ class PolicyTest(unittest.TestCase):
             "/var/run/secrets/cognito-sidecar/session-secret", "/etc/session-secret")
         self.assertTrue(any("session.secret_file" in p for p in self.problems(broken)))
 
+    def test_a_network_policy_opening_the_app_port_fails(self):
+        broken = copy.deepcopy(self.base)
+        np = next(o for o in broken if o["kind"] == "NetworkPolicy")
+        np["spec"]["ingress"][0]["ports"].append({"port": 8080, "protocol": "TCP"})
+        self.assertTrue(any("limited to the http and metrics ports" in p for p in self.problems(broken)))
+
     def test_missing_probes_fail(self):
         broken = copy.deepcopy(self.base)
         del deployment(broken)["spec"]["template"]["spec"]["initContainers"][0]["readinessProbe"]
