@@ -132,6 +132,12 @@ fn classify(settings: &Settings, method: &Method, path: &str) -> Route {
         p if p == r.sign_out && (get || *method == Method::POST) => Route::SignOut,
         p if p == r.userinfo && get => Route::UserInfo,
         p if p == r.auth && get => Route::ForwardAuth,
+        p if p
+            .strip_prefix(r.auth.as_str())
+            .is_some_and(|rest| rest.starts_with('/')) =>
+        {
+            Route::ForwardAuth
+        }
         p if get && p.starts_with(&r.alb_keys) => Route::AlbKey,
         p if settings.access.is_public(p) => Route::Public,
         _ => Route::Protected,
@@ -180,9 +186,17 @@ async fn route_request(
             (resp, outcome, None)
         }
         Route::ForwardAuth => {
-            let resp = forward_auth::check(settings, app, req.headers(), conn.peer.ip()).await;
+            let style = match path.strip_prefix(settings.routes.auth.as_str()) {
+                Some(rest) if rest.starts_with('/') => forward_auth::Style::Envoy {
+                    method: req.method(),
+                    path: rest,
+                },
+                _ => forward_auth::Style::Headers,
+            };
+            let resp =
+                forward_auth::check(settings, app, req.headers(), conn.peer.ip(), style).await;
             let outcome = match resp.status() {
-                StatusCode::ACCEPTED => Outcome::Internal,
+                StatusCode::ACCEPTED | StatusCode::OK => Outcome::Internal,
                 StatusCode::FORBIDDEN => Outcome::Forbidden,
                 StatusCode::SERVICE_UNAVAILABLE => Outcome::IdpUnavailable,
                 _ => Outcome::Unauthenticated,

@@ -417,3 +417,54 @@ async fn alb_headers_pass_an_independent_verifier() {
         .unwrap();
     assert!(!wrong.status.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn envoy_ext_authz_style_checks_the_path_suffix() {
+    let up = upstream::start().await;
+    let port = free_port();
+    let idp = Emulator::start(port, "");
+    let extra = "trusted_proxies: [127.0.0.1/32]\naccess:\n  rules:\n    - {path: /admin/*, groups: [admins]}\n";
+    let _sc = Sidecar::start(&sidecar_config(port, &up.url(), &idp, extra), port);
+    common::wait_ready(port).await;
+    let bob = Browser::new(port);
+    assert_eq!(bob.sign_in("/", "bob").await.status(), 200);
+    // Envoy sends the original method to /oauth2/auth/<original path> and wants 200.
+    let ok = bob
+        .http
+        .post(bob.app("/oauth2/auth/app/orders?x=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(ok.headers()["x-forwarded-user"], "bob");
+    let denied = bob
+        .http
+        .delete(bob.app("/oauth2/auth/admin/users"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    let sneaky = bob
+        .http
+        .get(bob.app("/oauth2/auth/app/../admin/users"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sneaky.status(), StatusCode::FORBIDDEN);
+    // Header style from the same trusted peer still answers 202.
+    let header_style = bob
+        .http
+        .get(bob.app("/oauth2/auth"))
+        .header("x-forwarded-uri", "/admin/users")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header_style.status(), StatusCode::FORBIDDEN);
+    let anon = Browser::new(port)
+        .http
+        .get(bob.app("/oauth2/auth/app"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
+}

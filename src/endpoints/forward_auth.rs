@@ -6,6 +6,11 @@
 //! The original request's URI and method come from `X-Forwarded-Uri` / `X-Original-URI`
 //! and `X-Forwarded-Method` — believed only from peers in `trusted_proxies` (peers.md §4
 //! "Header trust"). From anyone else they are ignored and only the global rules apply.
+//!
+//! Envoy's HTTP `ext_authz` asks differently: it sends the original method to
+//! `/oauth2/auth/<original path>` and lets the request through only on 200. That form is
+//! answered with 200 instead of 202, and its path suffix is the original path (again
+//! only from trusted peers).
 
 use std::net::IpAddr;
 
@@ -26,15 +31,31 @@ pub struct Original {
     pub path: Option<String>,
 }
 
-/// Reads the original method and path from a trusted gateway's headers; an untrusted
-/// peer's claims are ignored (the check runs against `/` with GET).
-pub fn original_request(headers: &HeaderMap, trusted: bool) -> Original {
+/// How the gateway asked: `/oauth2/auth` (nginx, Traefik) or Envoy's
+/// `/oauth2/auth/<original path>` with the original method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style<'a> {
+    Headers,
+    Envoy { method: &'a Method, path: &'a str },
+}
+
+/// Reads the original method and path from a trusted gateway's headers (or Envoy's
+/// path form); an untrusted peer's claims are ignored (the check runs against `/`).
+pub fn original_request(headers: &HeaderMap, trusted: bool, style: Style<'_>) -> Original {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if !trusted {
         return Original {
             method: Method::GET,
             path: Some("/".into()),
         };
+    }
+    if let Style::Envoy { method, path } = style {
+        if header("x-forwarded-uri").is_none() && header("x-original-uri").is_none() {
+            return Original {
+                method: method.clone(),
+                path: crate::path::canonicalize(path).ok(),
+            };
+        }
     }
     let method = header("x-forwarded-method")
         .or_else(|| header("x-original-method"))
@@ -56,9 +77,14 @@ pub async fn check(
     app: &App,
     headers: &HeaderMap,
     peer: IpAddr,
+    style: Style<'_>,
 ) -> Response<Body> {
     let trusted = crate::net::is_trusted(&settings.trusted_proxies, peer);
-    let original = original_request(headers, trusted);
+    let original = original_request(headers, trusted, style);
+    let allowed = match style {
+        Style::Headers => StatusCode::ACCEPTED,
+        Style::Envoy { .. } => StatusCode::OK,
+    };
     let Some(path) = original.path else {
         return respond::json_error(
             StatusCode::FORBIDDEN,
@@ -67,7 +93,7 @@ pub async fn check(
         );
     };
     if settings.access.is_public(&path) {
-        return status_only(StatusCode::ACCEPTED);
+        return status_only(allowed);
     }
     let auth = match authenticate(app, settings, headers, unix_now()).await {
         AuthOutcome::Authenticated(auth) => auth,
@@ -92,7 +118,7 @@ pub async fn check(
             "signed in, but not allowed",
         );
     }
-    let mut resp = status_only(StatusCode::ACCEPTED);
+    let mut resp = status_only(allowed);
     let (access_token, id_token) = match &auth.via {
         Via::Session(s) => (s.access_token.clone(), s.id_token.clone()),
         Via::Bearer(b) => {
@@ -146,12 +172,12 @@ mod tests {
             ("x-forwarded-uri", "/admin/x?debug=1"),
             ("x-forwarded-method", "POST"),
         ]);
-        let o = original_request(&h, true);
+        let o = original_request(&h, true, Style::Headers);
         assert_eq!(o.method, Method::POST);
         assert_eq!(o.path.as_deref(), Some("/admin/x"));
         let h = headers(&[("x-original-uri", "/a/../admin/%7Ey")]);
         assert_eq!(
-            original_request(&h, true).path.as_deref(),
+            original_request(&h, true, Style::Headers).path.as_deref(),
             Some("/admin/~y")
         );
     }
@@ -162,12 +188,36 @@ mod tests {
             ("x-forwarded-uri", "/public/x"),
             ("x-forwarded-method", "GET"),
         ]);
-        assert_eq!(original_request(&h, false).path.as_deref(), Some("/"));
+        assert_eq!(
+            original_request(&h, false, Style::Headers).path.as_deref(),
+            Some("/")
+        );
+        let envoy = Style::Envoy {
+            method: &Method::DELETE,
+            path: "/admin/x",
+        };
+        assert_eq!(
+            original_request(&HeaderMap::new(), false, envoy)
+                .path
+                .as_deref(),
+            Some("/")
+        );
     }
 
     #[test]
     fn invalid_forwarded_paths_are_refused() {
         let h = headers(&[("x-forwarded-uri", "/public/..%2f..%2fadmin")]);
-        assert_eq!(original_request(&h, true).path, None);
+        assert_eq!(original_request(&h, true, Style::Headers).path, None);
+    }
+
+    #[test]
+    fn envoy_sends_the_original_method_and_path() {
+        let envoy = Style::Envoy {
+            method: &Method::DELETE,
+            path: "/admin/x/../y",
+        };
+        let o = original_request(&HeaderMap::new(), true, envoy);
+        assert_eq!(o.method, Method::DELETE);
+        assert_eq!(o.path.as_deref(), Some("/admin/y"));
     }
 }
