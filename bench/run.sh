@@ -7,10 +7,11 @@
 # Environment (defaults in brackets):
 #   DURATION [10s]  CONNECTIONS [64]  THREADS [1]  WARMUP [3s]  RUNS [1]
 #   WRK_CPUS [0]  SERVER_CPUS [1]  PIN [auto: on with 2+ CPUs]
+#   NICE [0; e.g. -10 as root to win the CPU from background jobs on a shared machine]
 #   SIDECAR_BIN [target/release/cognito-sidecar]
 #
 # Adding a row is one call in add_rows below:
-#   row NAME URL [--script FILE.lua] [any other wrk option, e.g. -H 'Cookie: ...']
+#   row NAME URL [--cpu "PID..."] [--script FILE.lua] [other wrk options, e.g. -H "Cookie: ..."]
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -22,6 +23,7 @@ WARMUP=${WARMUP:-3s}
 RUNS=${RUNS:-1}
 WRK_CPUS=${WRK_CPUS:-0}
 SERVER_CPUS=${SERVER_CPUS:-1}
+NICE=${NICE:-0}
 SIDECAR_BIN=${SIDECAR_BIN:-$REPO/target/release/cognito-sidecar}
 RESULTS_DIR=$BENCH_DIR/results
 BASELINE=direct
@@ -42,7 +44,7 @@ die() {
 }
 
 usage() {
-	sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # ---------------------------------------------------------------- setup and teardown
@@ -105,24 +107,29 @@ decide_pinning() {
 	if [[ -z ${PIN:-} ]]; then
 		if [[ $(nproc --all) -ge 2 ]]; then PIN=1; else PIN=0; fi
 	fi
+	local nice=(nice -n "$NICE")
 	if [[ $PIN -eq 1 ]]; then
-		WRK_PREFIX=(taskset -c "$WRK_CPUS")
-		SERVER_PREFIX=(taskset -c "$SERVER_CPUS")
+		WRK_PREFIX=("${nice[@]}" taskset -c "$WRK_CPUS")
+		SERVER_PREFIX=("${nice[@]}" taskset -c "$SERVER_CPUS")
 		SERVER_CORES=$(taskset -c "$SERVER_CPUS" nproc)
 	else
-		WRK_PREFIX=()
-		SERVER_PREFIX=()
+		WRK_PREFIX=("${nice[@]}")
+		SERVER_PREFIX=("${nice[@]}")
 		SERVER_CORES=$(nproc)
 	fi
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# free_port VAR: a loopback port nothing listens on, distinct from those already picked.
+# free_port VAR: a loopback port nothing listens on, distinct from those already picked,
+# and below the kernel's ephemeral range so that no client socket (wrk's, or one left in
+# TIME_WAIT by an earlier run) holds it.
 free_port() {
-	local port
+	local port low
+	low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+	[[ $low -gt 11000 ]] || low=11000
 	while :; do
-		port=$((20000 + RANDOM % 40000))
+		port=$((10000 + RANDOM % (low - 10000)))
 		if ! port_open "$port" && [[ " ${PORTS[*]} " != *" $port "* ]]; then
 			PORTS+=("$port")
 			printf -v "$1" '%s' "$port"
@@ -208,8 +215,11 @@ server {
 }
 
 # The same per-request job the sidecar does today: keep-alive to the upstream, original
-# Host, X-Forwarded-For/Proto/Host, a generated request id sent up and back.
+# Host, X-Forwarded-For/Proto/Host, a generated request id sent up and back. The idle
+# upstream connection cache is at least CONNECTIONS (the sidecar's pool keeps up to 512):
+# a smaller one makes nginx open and close upstream connections under load.
 start_nginx_proxy() {
+	local UPSTREAM_KEEPALIVE=$((CONNECTIONS > 64 ? CONNECTIONS : 64))
 	start_nginx nginx-proxy "$1" "
 worker_processes $SERVER_CORES;
 events { worker_connections 4096; }
@@ -217,7 +227,7 @@ http {
 $(http_common nginx-proxy)
 upstream app {
 	server 127.0.0.1:$2;
-	keepalive 64;
+	keepalive $UPSTREAM_KEEPALIVE;
 	keepalive_requests 1000000;
 	keepalive_timeout 60s;
 }
@@ -365,6 +375,7 @@ report() {
 		else
 			echo "# pinning: off"
 		fi
+		echo "# nice $NICE for wrk and the servers"
 		echo "# proxy workers: nginx worker_processes $SERVER_CORES, sidecar ${SIDECAR_WORKERS:-?} tokio worker(s)"
 		echo "# load average before: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg)"
 		echo
@@ -436,4 +447,7 @@ main() {
 	report | tee "$RESULTS_DIR/latest.txt"
 }
 
-main "$@"
+# Sourcing the file (for experiments) defines the functions without running anything.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+	main "$@"
+fi
