@@ -6,7 +6,8 @@
 # Usage: bench/run.sh [--no-build]
 # Environment (defaults in brackets):
 #   DURATION [10s]  CONNECTIONS [64]  THREADS [1]  WARMUP [3s]  RUNS [1]
-#   WRK_CPUS [0]  SERVER_CPUS [1]  PIN [auto: on with 2+ CPUs]
+#   WRK_CPUS [0]  SERVER_CPUS [1] (the proxies)  UPSTREAM_CPUS [SERVER_CPUS]
+#   PIN [auto: on with 2+ CPUs]
 #   NICE [0; e.g. -10 as root to win the CPU from background jobs on a shared machine]
 #   SIDECAR_BIN [target/release/cognito-sidecar]
 #
@@ -23,6 +24,7 @@ WARMUP=${WARMUP:-3s}
 RUNS=${RUNS:-1}
 WRK_CPUS=${WRK_CPUS:-0}
 SERVER_CPUS=${SERVER_CPUS:-1}
+UPSTREAM_CPUS=${UPSTREAM_CPUS:-$SERVER_CPUS}
 NICE=${NICE:-0}
 SIDECAR_BIN=${SIDECAR_BIN:-$REPO/target/release/cognito-sidecar}
 RESULTS_DIR=$BENCH_DIR/results
@@ -44,7 +46,7 @@ die() {
 }
 
 usage() {
-	sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # ---------------------------------------------------------------- setup and teardown
@@ -111,10 +113,12 @@ decide_pinning() {
 	if [[ $PIN -eq 1 ]]; then
 		WRK_PREFIX=("${nice[@]}" taskset -c "$WRK_CPUS")
 		SERVER_PREFIX=("${nice[@]}" taskset -c "$SERVER_CPUS")
+		UPSTREAM_PREFIX=("${nice[@]}" taskset -c "$UPSTREAM_CPUS")
 		SERVER_CORES=$(taskset -c "$SERVER_CPUS" nproc)
 	else
 		WRK_PREFIX=("${nice[@]}")
 		SERVER_PREFIX=("${nice[@]}")
+		UPSTREAM_PREFIX=("${nice[@]}")
 		SERVER_CORES=$(nproc)
 	fi
 }
@@ -167,19 +171,20 @@ http_status() {
 
 # -------------------------------------------------------------------------- servers
 
-# start_nginx NAME PORT CONFIG_BODY: one nginx master in the foreground (daemon off)
-# with its own prefix, pinned with the server under test.
+# start_nginx NAME PORT CONFIG_BODY CPU_PREFIX...: one nginx master in the foreground
+# (daemon off) with its own prefix, started under CPU_PREFIX (nice, taskset).
 start_nginx() {
-	local name=$1 port=$2 dir=$WORK/$1
+	local name=$1 port=$2 dir=$WORK/$1 conf=$3
+	shift 3
 	mkdir -p "$dir/tmp"
 	# nginx drops its workers to an unprivileged user when started as root.
 	chmod 755 "$WORK" "$dir" "$dir/tmp"
 	cat >"$dir/nginx.conf" <<-EOF
 		pid $dir/nginx.pid;
 		error_log $dir/error.log warn;
-		$3
+		$conf
 	EOF
-	"${SERVER_PREFIX[@]}" nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" \
+	"$@" nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" \
 		-g 'daemon off;' >"$dir/console.log" 2>&1 &
 	local pid=$!
 	PIDS+=("$pid")
@@ -211,7 +216,7 @@ server {
 	listen 127.0.0.1:$1 backlog=4096;
 	location / { default_type text/plain; return 200 \"$BODY\n\"; }
 }
-}"
+}" "${UPSTREAM_PREFIX[@]}"
 }
 
 # The same per-request job the sidecar does today: keep-alive to the upstream, original
@@ -245,7 +250,7 @@ server {
 		add_header X-Request-Id \$request_id;
 	}
 }
-}"
+}" "${SERVER_PREFIX[@]}"
 }
 
 # start_sidecar NAME PORT UPSTREAM_PORT LOG_LEVEL. Authentication is not wired yet, so
@@ -371,7 +376,7 @@ report() {
 			"$(nproc --all) CPUs, $("$SIDECAR_BIN" --version), $(nginx -v 2>&1 | sed 's/.*: //'), $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)"
 		echo "# wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency (after a $WARMUP warm-up), median of $RUNS run(s)"
 		if [[ $PIN -eq 1 ]]; then
-			echo "# pinning: wrk on CPU $WRK_CPUS; upstream and proxy under test on CPU $SERVER_CPUS"
+			echo "# pinning: wrk on CPU $WRK_CPUS, proxy under test on CPU $SERVER_CPUS, upstream on CPU $UPSTREAM_CPUS"
 		else
 			echo "# pinning: off"
 		fi
