@@ -38,6 +38,7 @@ PORTS=()
 ROW_NAMES=()
 ROW_ARGS=()
 WORK=
+WRK_PID=
 
 log() { printf '%s\n' "bench: $*" >&2; }
 die() {
@@ -53,6 +54,9 @@ usage() {
 
 cleanup() {
 	local pid
+	if [[ -n $WRK_PID ]]; then
+		kill -TERM "$WRK_PID" 2>/dev/null || true
+	fi
 	for pid in "${PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null || true
 	done
@@ -306,6 +310,17 @@ row() {
 	ROW_ARGS+=("$(printf '%q ' "$@")")
 }
 
+# run_wrk OUTFILE WRK_ARGS...: wrk in the background and waited for, so that a signal
+# reaches the EXIT trap at once and cleanup can stop wrk too.
+run_wrk() {
+	local outfile=$1
+	shift
+	"${WRK_PREFIX[@]}" "$@" >"$outfile" &
+	WRK_PID=$!
+	wait "$WRK_PID" || die "wrk failed: $(cat "$outfile")"
+	WRK_PID=
+}
+
 # cpu_ticks PID...: user + system clock ticks used so far by these processes and their
 # direct children (nginx workers).
 cpu_ticks() {
@@ -340,12 +355,13 @@ measure() {
 		if [[ -n $script ]]; then cat "$script"; fi
 		cat "$BENCH_DIR/lua/report.lua"
 	} >"$lua"
-	local wrk=("${WRK_PREFIX[@]}" wrk "-t$THREADS" "-c$CONNECTIONS" --latency -s "$lua" "$@")
-	"${wrk[@]}" "-d$WARMUP" "$url" >/dev/null
+	local wrk=(wrk "-t$THREADS" "-c$CONNECTIONS" --latency -s "$lua" "$@")
+	run_wrk "$WORK/wrk.out" "${wrk[@]}" "-d$WARMUP" "$url"
 	local out line ticks=-1 before
 	if [[ ${#cpu_pids[@]} -gt 0 ]]; then before=$(cpu_ticks "${cpu_pids[@]}"); fi
-	out=$("${wrk[@]}" "-d$DURATION" "$url")
+	run_wrk "$WORK/wrk.out" "${wrk[@]}" "-d$DURATION" "$url"
 	if [[ ${#cpu_pids[@]} -gt 0 ]]; then ticks=$(($(cpu_ticks "${cpu_pids[@]}") - before)); fi
+	out=$(<"$WORK/wrk.out")
 	line=$(grep '^BENCH ' <<<"$out") || die "$name: wrk printed no report:"$'\n'"$out"
 	awk -v name="$name" -v ticks="$ticks" -v hz="$(getconf CLK_TCK)" '{
 		for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
