@@ -7,7 +7,10 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::{validate, ClientConfig, ConfigProblems, EmulatorConfig, HooksConfig, UserConfig};
+use super::{
+    validate, ClientConfig, ConfigProblems, EmulatorConfig, HooksConfig, SignInConfig,
+    SignUpConfig, UserConfig,
+};
 
 /// Top-level keys and whether they are required.
 const TOP_LEVEL: &[(&str, bool)] = &[
@@ -17,6 +20,8 @@ const TOP_LEVEL: &[(&str, bool)] = &[
     ("user_pool_id", false),
     ("code_validity", false),
     ("hooks", false),
+    ("sign_in", false),
+    ("sign_up", false),
     ("clients", true),
     ("users", false),
 ];
@@ -89,6 +94,8 @@ fn check_sections(tree: &Map<String, Value>, problems: &mut Vec<String>) {
             "base_url" | "region" | "user_pool_id" => deserialize::<String>(key, value).map(drop),
             "code_validity" => deserialize::<crate::config::HumanDuration>(key, value).map(drop),
             "hooks" => deserialize::<HooksConfig>(key, value).map(drop),
+            "sign_in" => deserialize::<SignInConfig>(key, value).map(drop),
+            "sign_up" => deserialize::<SignUpConfig>(key, value).map(drop),
             "clients" => {
                 each::<ClientConfig>(key, value, problems);
                 Ok(())
