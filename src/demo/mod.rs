@@ -88,6 +88,8 @@ pub fn banner() -> String {
         format!("  Sign in on the emulator's hosted UI (http://127.0.0.1:{EMULATOR_PORT}) as"),
         "    alice / Passw0rd!    in group `admins`".into(),
         "    bob   / Passw0rd!    no groups".into(),
+        "  or create an account with \"Sign up\" there: the verification code appears in the log".into(),
+        "  below (stderr), as the emulator's stand-in for the email Cognito would send.".into(),
         String::new(),
         "  Then try".into(),
         format!("    {app}/admin/            alice sees the admin area; bob gets 403 from the sidecar"),

@@ -1,22 +1,36 @@
 //! The local Cognito emulator (SPEC §9): a user pool, its hosted UI and its OAuth
 //! endpoints on one address, faithful enough that the sidecar needs no
-//! emulator-specific code path (cognito-protocol.md §1, §2, §7).
+//! emulator-specific code path (cognito-protocol.md §1, §2, §5, §7).
 //!
 //! Endpoints: `/oauth2/authorize`, `/login`, `/oauth2/token`, `/oauth2/userInfo`,
 //! `/oauth2/revoke`, `/logout`, `/error`, and on the issuer
 //! `/{user_pool_id}/.well-known/openid-configuration` and `/.well-known/jwks.json`.
 //!
-//! # Test hooks
+//! The hosted UI's account pages, each carrying the authorize parameters and ending in
+//! the code redirect ([`account`]): `/signup`, `/confirmUser`, `/forgotPassword`,
+//! `/confirmForgotPassword`, and `/forceChangePassword` (the new-password form an
+//! admin-created user gets after `/login`). The pool's console settings (`sign_in:`,
+//! `sign_up:`) decide what they ask and allow; users live in [`users`].
+//!
+//! # Test hooks and the admin side
 //!
 //! Served only with `hooks: {enabled: true}` (otherwise every `/_emulator/*` path is a
-//! 404). Bodies are JSON; answers are JSON, `400 {"error":"…"}` on bad input.
+//! 404). Bodies are JSON; answers are JSON, `400 {"error":"…"}` on bad input. A user may
+//! be named by username or by an email/phone the pool signs in with.
 //!
 //! | request | effect |
 //! |---|---|
 //! | `POST /_emulator/rotate-keys` | new ID and access signing keys (new `kid`s); the previous pair stays in the JWKS until the next rotation. Answers `{"id_kid":…,"access_kid":…}`. |
-//! | `POST /_emulator/revoke-user {"username":…}` | global sign-out: every token of the user fails at userInfo and refresh; their hosted-UI sessions end. |
+//! | `POST /_emulator/revoke-user {"username":…}` (also `admin-user-global-sign-out`) | global sign-out: every token of the user fails at userInfo and refresh; their hosted-UI sessions end. |
 //! | `POST /_emulator/token-lifetimes {"client_id":…, "id_token_validity":"60s", "access_token_validity":"60s", "refresh_token_validity":"2m"}` | overrides the client's lifetimes for tokens issued from now on (each key optional, 1s up to 1d for ID/access, up to 3650d for refresh). |
 //! | `POST /_emulator/set-groups {"username":…, "groups":[…]}` | replaces the user's groups; the next token (sign-in or refresh) carries them. |
+//! | `POST /_emulator/admin-create-user {"username":…, "temporary_password"?:…, "attributes"?:{…}, "groups"?:[…], "message_action"?:"SUPPRESS"}` | a `FORCE_CHANGE_PASSWORD` user; a generated temporary password is returned; the invitation goes to the outbox. |
+//! | `POST /_emulator/admin-add-user-to-group`, `admin-remove-user-from-group` `{"username":…, "group":…}` | changes membership; answers the new groups. |
+//! | `POST /_emulator/admin-disable-user`, `admin-enable-user` `{"username":…}` | disabling refuses sign-in ("User is disabled.") and signs the user out everywhere. |
+//! | `POST /_emulator/admin-confirm-sign-up {"username":…}` | confirms an `UNCONFIRMED` user. |
+//! | `POST /_emulator/admin-get-user {"username":…}` | `{"username","sub","status","enabled","attributes","groups","created_at"}` |
+//! | `GET /_emulator/outbox[?username=…]` | `{"messages":[…]}`: codes and invitations "sent" by email/SMS (codes are also logged). |
+//! | `POST /_emulator/advance-clock {"seconds":N}` | moves the emulator's clock ahead (at most ten years in total). |
 //! | `GET /_emulator/stats` | `{"token_requests":N,"jwks_requests":N,"authorize_requests":N,"userinfo_requests":N,"revoke_requests":N}` |
 
 mod account;

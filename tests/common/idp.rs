@@ -28,6 +28,12 @@ impl Emulator {
     /// and logout URLs point at a sidecar on `localhost:{sidecar_port}`; a second client
     /// `api-client` for bearer tests. `client_extra` is appended to local-client.
     pub fn start(sidecar_port: u16, client_extra: &str) -> Emulator {
+        Self::start_with(sidecar_port, client_extra, "")
+    }
+
+    /// Like [`Emulator::start`], with `pool_extra` added as top-level keys of the
+    /// emulator config (e.g. `sign_in:` / `sign_up:` sections).
+    pub fn start_with(sidecar_port: u16, client_extra: &str, pool_extra: &str) -> Emulator {
         let port = free_port();
         let yaml = format!(
             r#"listen: 127.0.0.1:{port}
@@ -35,6 +41,7 @@ region: us-east-1
 user_pool_id: {POOL}
 hooks:
   enabled: true
+{pool_extra}
 clients:
   - client_id: {CLIENT}
     client_secret: {SECRET}
@@ -59,7 +66,13 @@ users:
     attributes: {{email: bob@example.com, email_verified: "true"}}
 "#
         );
-        let (dir, path) = write_temp("emulator.yaml", &yaml);
+        Self::spawn(port, &yaml)
+    }
+
+    /// Runs `cognito-sidecar emulator` with a complete config `yaml` that listens on
+    /// 127.0.0.1:`port`.
+    pub fn spawn(port: u16, yaml: &str) -> Emulator {
+        let (dir, path) = write_temp("emulator.yaml", yaml);
         let mut proc = Proc::spawn(&["emulator", "-c", path_str(&path)], &[]);
         proc.wait_listening(port);
         Emulator {

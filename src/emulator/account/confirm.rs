@@ -8,7 +8,8 @@ use http::request::Parts;
 use http::{Response, StatusCode};
 
 use super::{
-    authorize_request, confirmation_destination, page_url, render, send_code, sent_to, sign_in_link,
+    authorize_request, confirmation_destination, page_url, reject, render, send_code, sent_to,
+    sign_in_link,
 };
 use crate::emulator::authorize::{self, finish_sign_in, AuthorizeRequest};
 use crate::emulator::pages::forms;
@@ -50,8 +51,8 @@ pub fn start(emulator: &Emulator, params: &Params, user: &User) -> Response<Body
 /// `GET /confirmUser?…&username=…`.
 pub fn page(emulator: &Emulator, parts: &Parts) -> Response<Body> {
     let params = Params::from_query(parts.uri.query());
-    if let Err(answer) = authorize_request(emulator, &params) {
-        return answer;
+    if let Err(rejection) = authorize_request(emulator, &params) {
+        return reject(rejection);
     }
     let username = params.one("username").ok().flatten().unwrap_or_default();
     form(emulator, &params, StatusCode::OK, username, None, None)
@@ -66,7 +67,7 @@ where
     let params = Params::from_query(parts.uri.query());
     let request = match authorize_request(emulator, &params) {
         Ok(request) => request,
-        Err(answer) => return answer,
+        Err(rejection) => return reject(rejection),
     };
     let fields = form_fields(&parts.headers, body).await;
     let name = fields

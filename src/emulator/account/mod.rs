@@ -15,7 +15,8 @@ pub mod signup;
 
 use http::{Response, StatusCode};
 
-use super::authorize::{check, reject, AuthorizeRequest};
+pub use super::authorize::reject;
+use super::authorize::{check, AuthorizeRequest, Rejection};
 use super::config::VerifiedAttribute;
 use super::cookies;
 use super::pool::Pool;
@@ -45,13 +46,13 @@ pub fn page_url(path: &str, params: &Params, username: Option<&str>) -> String {
     }
 }
 
-/// The page's authorize request, or Cognito's answer when the parameters are invalid
-/// (the same checks, in the same order, as `/oauth2/authorize`).
+/// The page's authorize request, checked like `/oauth2/authorize` checks it (answer a
+/// rejection with [`reject`]).
 pub fn authorize_request(
     emulator: &Emulator,
     params: &Params,
-) -> Result<AuthorizeRequest, Response<Body>> {
-    check(&emulator.pool, params).map_err(reject)
+) -> Result<AuthorizeRequest, Rejection> {
+    check(&emulator.pool, params)
 }
 
 /// Renders a page built around a fresh CSRF token and sets the matching `XSRF-TOKEN`.

@@ -11,7 +11,7 @@ use http::request::Parts;
 use http::{Response, StatusCode};
 
 use super::reset::PASSWORDS_DIFFER;
-use super::{attribute_problem, authorize_request, label, page_url, render};
+use super::{attribute_problem, authorize_request, label, page_url, reject, render};
 use crate::emulator::authorize::{self, finish_sign_in, login_form};
 use crate::emulator::pages::forms;
 use crate::emulator::request::{csrf_ok, form_fields, Params};
@@ -58,7 +58,7 @@ where
     let params = Params::from_query(parts.uri.query());
     let request = match authorize_request(emulator, &params) {
         Ok(request) => request,
-        Err(answer) => return answer,
+        Err(rejection) => return reject(rejection),
     };
     let fields = form_fields(&parts.headers, body).await;
     let refuse = |message: &str| login_form(emulator, &params, StatusCode::OK, "", Some(message));

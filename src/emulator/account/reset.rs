@@ -6,7 +6,9 @@
 use http::request::Parts;
 use http::{Response, StatusCode};
 
-use super::{authorize_request, page_url, render, reset_destination, send_code, sign_in_link};
+use super::{
+    authorize_request, page_url, reject, render, reset_destination, send_code, sign_in_link,
+};
 use crate::emulator::authorize;
 use crate::emulator::pages::forms;
 use crate::emulator::request::{csrf_ok, form_fields, Params};
@@ -19,8 +21,8 @@ pub const PASSWORDS_DIFFER: &str = "Passwords do not match.";
 /// `GET /forgotPassword`.
 pub fn forgot_page(emulator: &Emulator, parts: &Parts) -> Response<Body> {
     let params = Params::from_query(parts.uri.query());
-    if let Err(answer) = authorize_request(emulator, &params) {
-        return answer;
+    if let Err(rejection) = authorize_request(emulator, &params) {
+        return reject(rejection);
     }
     forgot_form(emulator, &params, StatusCode::OK, None)
 }
@@ -32,8 +34,8 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let params = Params::from_query(parts.uri.query());
-    if let Err(answer) = authorize_request(emulator, &params) {
-        return answer;
+    if let Err(rejection) = authorize_request(emulator, &params) {
+        return reject(rejection);
     }
     let fields = form_fields(&parts.headers, body).await;
     if !csrf_ok(&parts.headers, &fields, cookies::XSRF) {
@@ -65,8 +67,8 @@ where
 /// `GET /confirmForgotPassword?…&username=…`.
 pub fn confirm_page(emulator: &Emulator, parts: &Parts) -> Response<Body> {
     let params = Params::from_query(parts.uri.query());
-    if let Err(answer) = authorize_request(emulator, &params) {
-        return answer;
+    if let Err(rejection) = authorize_request(emulator, &params) {
+        return reject(rejection);
     }
     let name = params.one("username").ok().flatten().unwrap_or_default();
     confirm_form(emulator, &params, StatusCode::OK, name, None)
@@ -80,8 +82,8 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let params = Params::from_query(parts.uri.query());
-    if let Err(answer) = authorize_request(emulator, &params) {
-        return answer;
+    if let Err(rejection) = authorize_request(emulator, &params) {
+        return reject(rejection);
     }
     let fields = form_fields(&parts.headers, body).await;
     let name = fields

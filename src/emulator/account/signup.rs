@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use http::request::Parts;
 use http::{Response, StatusCode};
 
-use super::{attribute_problem, authorize_request, confirm, label, page_url, render, sign_in_link};
+use super::{
+    attribute_problem, authorize_request, confirm, label, page_url, reject, render, sign_in_link,
+};
 use crate::emulator::config::SignInAttribute;
 use crate::emulator::pages::{self, forms};
 use crate::emulator::request::{csrf_ok, form_fields, Params};
@@ -89,8 +91,8 @@ pub fn validate(
 /// `GET /signup`.
 pub fn page(emulator: &Emulator, parts: &Parts) -> Response<Body> {
     let params = Params::from_query(parts.uri.query());
-    if let Err(answer) = authorize_request(emulator, &params) {
-        return answer;
+    if let Err(rejection) = authorize_request(emulator, &params) {
+        return reject(rejection);
     }
     if !emulator.pool.sign_up.self_registration {
         return not_permitted();
@@ -105,8 +107,8 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let params = Params::from_query(parts.uri.query());
-    if let Err(answer) = authorize_request(emulator, &params) {
-        return answer;
+    if let Err(rejection) = authorize_request(emulator, &params) {
+        return reject(rejection);
     }
     if !emulator.pool.sign_up.self_registration {
         return not_permitted();

@@ -271,6 +271,37 @@ mod tests {
     }
 
     #[test]
+    fn new_sections_are_optional_and_typed() {
+        let base = "clients: [{client_id: a, callback_urls: ['http://localhost/cb']}]\n";
+        let config = load_config_str(base).map_err(|p| p.0).unwrap();
+        assert!(config.sign_up.self_registration);
+        assert_eq!(config.sign_in.password_policy.minimum_length, 8);
+        let found = problems(&format!(
+            "{base}sign_in:\n  mfa: optional\n  colour: red\nsign_up:\n  auto_verified_attributes: [name]\n"
+        ));
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with("sign_in.colour: unknown key")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|p| p
+                    .starts_with("sign_up.auto_verified_attributes[0]: unknown variant `name`")),
+            "{found:?}"
+        );
+        let found = problems(&format!("{base}sign_in:\n  mfa: optional\n"));
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with("sign_in.mfa: only `off` is emulated")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
     fn documented_example_loads() {
         let text = include_str!("../../../deploy/emulator.yaml");
         let config = load_config_str(text).map_err(|p| p.0).unwrap();
