@@ -31,13 +31,13 @@ pub const APP_PORT: u16 = 4182;
 pub enum DemoError {
     /// The user must free the port (often: another demo is still running).
     #[error(
-        "cannot listen on 127.0.0.1:{port} for the demo {role}: {source}; the demo needs ports \
+        "cannot listen on 127.0.0.1:{port} for the demo {role}: {cause}; the demo needs ports \
          4180-4182: stop whatever uses port {port} (another `cognito-sidecar demo`?) and try again"
     )]
     Port {
         port: u16,
         role: &'static str,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("internal: the demo emulator cannot start: {0}")]
     Emulator(#[from] EmulatorError),
@@ -110,7 +110,7 @@ pub fn banner() -> String {
 async fn bind(port: u16, role: &'static str) -> Result<TcpListener, DemoError> {
     TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))
         .await
-        .map_err(|source| DemoError::Port { port, role, source })
+        .map_err(|cause| DemoError::Port { port, role, cause })
 }
 
 /// Runs `task`, cancelling `stop` when it ends for any reason, so one server failing
