@@ -31,13 +31,13 @@ pub const APP_PORT: u16 = 4182;
 pub enum DemoError {
     /// The user must free the port (often: another demo is still running).
     #[error(
-        "cannot listen on 127.0.0.1:{port} for the demo {role}: {source}; the demo needs ports \
+        "cannot listen on 127.0.0.1:{port} for the demo {role}: {cause}; the demo needs ports \
          4180-4182: stop whatever uses port {port} (another `cognito-sidecar demo`?) and try again"
     )]
     Port {
         port: u16,
         role: &'static str,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("internal: the demo emulator cannot start: {0}")]
     Emulator(#[from] EmulatorError),
@@ -88,6 +88,8 @@ pub fn banner() -> String {
         format!("  Sign in on the emulator's hosted UI (http://127.0.0.1:{EMULATOR_PORT}) as"),
         "    alice / Passw0rd!    in group `admins`".into(),
         "    bob   / Passw0rd!    no groups".into(),
+        "  or create an account with \"Sign up\" there: the verification code appears in the log".into(),
+        "  below (stderr), as the emulator's stand-in for the email Cognito would send.".into(),
         String::new(),
         "  Then try".into(),
         format!("    {app}/admin/            alice sees the admin area; bob gets 403 from the sidecar"),
@@ -108,7 +110,7 @@ pub fn banner() -> String {
 async fn bind(port: u16, role: &'static str) -> Result<TcpListener, DemoError> {
     TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))
         .await
-        .map_err(|source| DemoError::Port { port, role, source })
+        .map_err(|cause| DemoError::Port { port, role, cause })
 }
 
 /// Runs `task`, cancelling `stop` when it ends for any reason, so one server failing

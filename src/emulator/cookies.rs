@@ -1,6 +1,7 @@
 //! The cookies the hosted UI sets on the emulator's own origin: the 1-hour sign-in
-//! session (cognito-protocol.md §1.2, §2.5) and the classic hosted UI's `XSRF-TOKEN`
-//! that the sign-in form's `_csrf` field must repeat.
+//! session (cognito-protocol.md §1.2, §2.5), the classic hosted UI's `XSRF-TOKEN` that
+//! every form's `_csrf` field must repeat, and the flow cookie that lets the browser
+//! which signed up be signed in once it confirms the account.
 
 use std::time::Duration;
 
@@ -12,6 +13,10 @@ pub const SESSION: &str = "cognito";
 pub const XSRF: &str = "XSRF-TOKEN";
 /// Hosted-UI sessions last one hour whatever the token lifetimes.
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(3600);
+/// Name of the cookie holding a sign-up flow's ticket id.
+pub const FLOW: &str = "cognito-flow";
+/// How long a browser that signed up may confirm and be signed in straight away.
+pub const FLOW_LIFETIME: Duration = Duration::from_secs(3600);
 
 fn base(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
     Cookie::build((name, value))
@@ -39,6 +44,20 @@ pub fn clear_session(secure: bool) -> Cookie<'static> {
 
 pub fn xsrf(token: String, secure: bool) -> Cookie<'static> {
     base(XSRF, token, secure)
+}
+
+pub fn flow(id: String, secure: bool) -> Cookie<'static> {
+    let mut c = base(FLOW, id, secure);
+    c.set_max_age(cookie::time::Duration::seconds(
+        FLOW_LIFETIME.as_secs() as i64
+    ));
+    c
+}
+
+pub fn clear_flow(secure: bool) -> Cookie<'static> {
+    let mut c = base(FLOW, String::new(), secure);
+    c.set_max_age(cookie::time::Duration::ZERO);
+    c
 }
 
 #[cfg(test)]

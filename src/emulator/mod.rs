@@ -1,26 +1,42 @@
 //! The local Cognito emulator (SPEC §9): a user pool, its hosted UI and its OAuth
 //! endpoints on one address, faithful enough that the sidecar needs no
-//! emulator-specific code path (cognito-protocol.md §1, §2, §7).
+//! emulator-specific code path (cognito-protocol.md §1, §2, §5, §7).
 //!
 //! Endpoints: `/oauth2/authorize`, `/login`, `/oauth2/token`, `/oauth2/userInfo`,
 //! `/oauth2/revoke`, `/logout`, `/error`, and on the issuer
 //! `/{user_pool_id}/.well-known/openid-configuration` and `/.well-known/jwks.json`.
 //!
-//! # Test hooks
+//! The hosted UI's account pages, each carrying the authorize parameters and ending in
+//! the code redirect ([`account`]): `/signup`, `/confirmUser`, `/forgotPassword`,
+//! `/confirmForgotPassword`, and `/forceChangePassword` (the new-password form an
+//! admin-created user gets after `/login`). The pool's console settings (`sign_in:`,
+//! `sign_up:`) decide what they ask and allow; users live in [`users`].
+//!
+//! # Test hooks and the admin side
 //!
 //! Served only with `hooks: {enabled: true}` (otherwise every `/_emulator/*` path is a
-//! 404). Bodies are JSON; answers are JSON, `400 {"error":"…"}` on bad input.
+//! 404). Bodies are JSON; answers are JSON, `400 {"error":"…"}` on bad input. A user may
+//! be named by username or by an email/phone the pool signs in with.
 //!
 //! | request | effect |
 //! |---|---|
 //! | `POST /_emulator/rotate-keys` | new ID and access signing keys (new `kid`s); the previous pair stays in the JWKS until the next rotation. Answers `{"id_kid":…,"access_kid":…}`. |
-//! | `POST /_emulator/revoke-user {"username":…}` | global sign-out: every token of the user fails at userInfo and refresh; their hosted-UI sessions end. |
+//! | `POST /_emulator/revoke-user {"username":…}` (also `admin-user-global-sign-out`) | global sign-out: every token of the user fails at userInfo and refresh; their hosted-UI sessions end. |
 //! | `POST /_emulator/token-lifetimes {"client_id":…, "id_token_validity":"60s", "access_token_validity":"60s", "refresh_token_validity":"2m"}` | overrides the client's lifetimes for tokens issued from now on (each key optional, 1s up to 1d for ID/access, up to 3650d for refresh). |
 //! | `POST /_emulator/set-groups {"username":…, "groups":[…]}` | replaces the user's groups; the next token (sign-in or refresh) carries them. |
+//! | `POST /_emulator/admin-create-user {"username":…, "temporary_password"?:…, "attributes"?:{…}, "groups"?:[…], "message_action"?:"SUPPRESS"}` | a `FORCE_CHANGE_PASSWORD` user; a generated temporary password is returned; the invitation goes to the outbox. |
+//! | `POST /_emulator/admin-add-user-to-group`, `admin-remove-user-from-group` `{"username":…, "group":…}` | changes membership; answers the new groups. |
+//! | `POST /_emulator/admin-disable-user`, `admin-enable-user` `{"username":…}` | disabling refuses sign-in ("User is disabled.") and signs the user out everywhere. |
+//! | `POST /_emulator/admin-confirm-sign-up {"username":…}` | confirms an `UNCONFIRMED` user. |
+//! | `POST /_emulator/admin-get-user {"username":…}` | `{"username","sub","status","enabled","attributes","groups","created_at"}` |
+//! | `GET /_emulator/outbox[?username=…]` | `{"messages":[…]}`: codes and invitations "sent" by email/SMS (codes are also logged). |
+//! | `POST /_emulator/advance-clock {"seconds":N}` | moves the emulator's clock ahead (at most ten years in total). |
 //! | `GET /_emulator/stats` | `{"token_requests":N,"jwks_requests":N,"authorize_requests":N,"userinfo_requests":N,"revoke_requests":N}` |
 
+mod account;
 mod authorize;
 mod client_auth;
+mod clock;
 pub mod config;
 mod cookies;
 mod discovery;
@@ -39,11 +55,12 @@ mod store;
 mod token_endpoint;
 mod tokens;
 mod userinfo;
+mod users;
 
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
@@ -57,10 +74,12 @@ pub use config::{
 };
 pub use response::Body;
 
+use clock::Clock;
 use keys::KeyRing;
 use pool::Pool;
 use stats::Stats;
 use store::Store;
+use users::{Directory, Outbox};
 
 /// Why the emulator could not start or stopped, classified by who failed.
 #[derive(Debug, thiserror::Error)]
@@ -79,18 +98,14 @@ pub enum EmulatorError {
     Serve(#[from] std::io::Error),
 }
 
-/// Time since the Unix epoch: the emulator's only clock.
-pub(crate) fn now() -> Duration {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-}
-
 /// A running emulator: the pool, its keys, and what it remembers.
 pub struct Emulator {
     pool: Pool,
     keys: ArcSwap<KeyRing>,
     store: Store,
+    users: Directory,
+    outbox: Outbox,
+    clock: Clock,
     stats: Stats,
     discovery_path: String,
     jwks_path: String,
@@ -110,8 +125,16 @@ impl Emulator {
             pool,
             keys: ArcSwap::from_pointee(KeyRing::generate()?),
             store: Store::default(),
+            users: Directory::new(&config),
+            outbox: Outbox::default(),
+            clock: Clock::default(),
             stats: Stats::default(),
         }))
+    }
+
+    /// Time since the Unix epoch on the emulator's clock (see [`clock`]).
+    pub(crate) fn now(&self) -> Duration {
+        self.clock.now()
     }
 
     /// The issuer (`iss`) of the emulator's tokens: `{base_url}/{user_pool_id}`.
@@ -164,13 +187,36 @@ impl Emulator {
             "/oauth2/authorize" if get => authorize::authorize(self, &parts),
             "/login" if get => authorize::login_page(self, &parts),
             "/login" if post => authorize::login_submit(self, &parts, body).await,
+            "/signup" if get => account::signup::page(self, &parts),
+            "/signup" if post => account::signup::submit(self, &parts, body).await,
+            "/confirmUser" if get => account::confirm::page(self, &parts),
+            "/confirmUser" if post => account::confirm::submit(self, &parts, body).await,
+            "/forgotPassword" if get => account::reset::forgot_page(self, &parts),
+            "/forgotPassword" if post => account::reset::forgot_submit(self, &parts, body).await,
+            "/confirmForgotPassword" if get => account::reset::confirm_page(self, &parts),
+            "/confirmForgotPassword" if post => {
+                account::reset::confirm_submit(self, &parts, body).await
+            }
+            "/forceChangePassword" if post => {
+                account::new_password::submit(self, &parts, body).await
+            }
             "/oauth2/token" if post => token_endpoint::handle(self, &parts, body).await,
             "/oauth2/userInfo" if get || post => userinfo::handle(self, &parts),
             "/oauth2/revoke" if post => revoke::handle(self, &parts, body).await,
             "/logout" if get => logout::handle(self, &parts),
             "/error" if get => authorize::error_page(&parts),
-            "/oauth2/authorize" | "/login" | "/oauth2/token" | "/oauth2/userInfo"
-            | "/oauth2/revoke" | "/logout" | "/error" => response::method_not_allowed(),
+            "/oauth2/authorize"
+            | "/login"
+            | "/oauth2/token"
+            | "/oauth2/userInfo"
+            | "/oauth2/revoke"
+            | "/logout"
+            | "/error"
+            | "/signup"
+            | "/confirmUser"
+            | "/forgotPassword"
+            | "/confirmForgotPassword"
+            | "/forceChangePassword" => response::method_not_allowed(),
             p if p == self.discovery_path && get => discovery::openid_configuration(self),
             p if p == self.jwks_path && get => discovery::jwks(self),
             p if p.starts_with("/_emulator/") => hooks::handle(self, &parts, body).await,

@@ -1,24 +1,13 @@
-//! The user pool as the running emulator sees it: app clients and users from the config,
-//! looked up by id, with the issuer and origin resolved once at startup. Read-only;
-//! everything that changes at run time lives in [`super::store`].
+//! The user pool as the running emulator sees it: app clients and pool settings from
+//! the config, looked up by id, with the issuer and origin resolved once at startup.
+//! Read-only; users live in [`super::users`], everything else that changes at run time
+//! in [`super::store`].
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::time::Duration;
 
-use crate::config::Secret;
-
-use super::config::{ClientConfig, EmulatorConfig, OAuthFlow};
+use super::config::{ClientConfig, EmulatorConfig, OAuthFlow, PasswordPolicyConfig, SignUpConfig};
 use super::scopes;
-
-/// A user of the pool with its `sub` resolved.
-#[derive(Debug, Clone)]
-pub struct User {
-    pub username: String,
-    password: Secret,
-    pub sub: String,
-    pub attributes: BTreeMap<String, String>,
-    pub groups: Vec<String>,
-}
 
 #[derive(Debug)]
 pub struct Pool {
@@ -28,8 +17,9 @@ pub struct Pool {
     pub code_validity: Duration,
     pub hooks_enabled: bool,
     pub https: bool,
+    pub password_policy: PasswordPolicyConfig,
+    pub sign_up: SignUpConfig,
     clients: Vec<ClientConfig>,
-    users: Vec<User>,
     /// Custom scopes enabled on any client: requesting one of them from a client that
     /// lacks it is `invalid_scope`, not ignored.
     custom_scopes: HashSet<String>,
@@ -45,18 +35,9 @@ impl Pool {
             base_url,
             code_validity: config.code_validity.get(),
             hooks_enabled: config.hooks.enabled,
+            password_policy: config.sign_in.password_policy.clone(),
+            sign_up: config.sign_up.clone(),
             clients: config.clients.clone(),
-            users: config
-                .users
-                .iter()
-                .map(|u| User {
-                    username: u.username.clone(),
-                    password: u.password.clone(),
-                    sub: u.resolved_sub(&config.user_pool_id),
-                    attributes: u.attributes.clone(),
-                    groups: u.groups.clone(),
-                })
-                .collect(),
             custom_scopes: config
                 .clients
                 .iter()
@@ -69,28 +50,6 @@ impl Pool {
 
     pub fn client(&self, client_id: &str) -> Option<&ClientConfig> {
         self.clients.iter().find(|c| c.client_id == client_id)
-    }
-
-    /// Usernames are case-insensitive (cognito-protocol.md §5).
-    pub fn user(&self, username: &str) -> Option<&User> {
-        let wanted = username.to_lowercase();
-        self.users
-            .iter()
-            .find(|u| u.username.to_lowercase() == wanted)
-    }
-
-    /// The user when `password` is theirs. Unknown users and wrong passwords are
-    /// indistinguishable to the caller ("Prevent user existence errors", §5).
-    pub fn authenticate(&self, username: &str, password: &str) -> Option<&User> {
-        let user = self.user(username);
-        let expected = user
-            .map(|u| u.password.expose())
-            .unwrap_or("\u{0}no-such-user");
-        let a = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, expected.as_bytes());
-        let b = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, password.as_bytes());
-        let same =
-            aws_lc_rs::constant_time::verify_slices_are_equal(a.as_ref(), b.as_ref()).is_ok();
-        user.filter(|_| same)
     }
 
     pub fn knows_custom_scope(&self, scope: &str) -> bool {
@@ -117,15 +76,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn users_are_found_case_insensitively_and_passwords_checked() {
+    fn issuer_is_resolved_from_the_listen_address() {
         let pool = Pool::new(&EmulatorConfig::demo());
-        assert_eq!(
-            pool.user("ALICE").map(|u| u.username.as_str()),
-            Some("alice")
-        );
-        assert!(pool.authenticate("alice", "Passw0rd!").is_some());
-        assert!(pool.authenticate("alice", "wrong").is_none());
-        assert!(pool.authenticate("nobody", "Passw0rd!").is_none());
         assert_eq!(pool.issuer, "http://127.0.0.1:4181/us-east-1_LOCAL");
     }
 

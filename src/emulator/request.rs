@@ -63,6 +63,21 @@ impl Params {
         names.iter().any(|n| self.one(n).is_err())
     }
 
+    /// The same parameters without `names` (the account pages' own, like `username`,
+    /// which must not be carried back into `/login`).
+    pub fn without(&self, names: &[&str]) -> Params {
+        let mut out = Params::default();
+        for (k, v) in self
+            .order
+            .iter()
+            .filter(|(k, _)| !names.contains(&k.as_str()))
+        {
+            out.values.entry(k.clone()).or_default().push(v.clone());
+            out.order.push((k.clone(), v.clone()));
+        }
+        out
+    }
+
     /// The pairs re-encoded as a query string, in the order received.
     pub fn to_query(&self) -> String {
         form_urlencoded::Serializer::new(String::new())
@@ -90,6 +105,33 @@ where
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge),
         Err(_) => Err(BodyError::Unreadable),
+    }
+}
+
+/// The fields of a posted HTML form; empty when the body is not a form or unreadable.
+pub async fn form_fields<B>(headers: &HeaderMap, body: B) -> Params
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    match (is_form(headers), read_body(body).await) {
+        (true, Ok(bytes)) => Params::parse(&bytes),
+        _ => Params::default(),
+    }
+}
+
+/// The double-submit CSRF check of the hosted UI's forms: the `_csrf` field must equal
+/// the `XSRF-TOKEN` cookie set with the form (OWASP CSRF cheat sheet, "double submit").
+pub fn csrf_ok(headers: &HeaderMap, fields: &Params, cookie_name: &str) -> bool {
+    match (
+        fields.non_empty("_csrf").ok().flatten(),
+        cookie(headers, cookie_name),
+    ) {
+        (Some(sent), Some(expected)) => {
+            aws_lc_rs::constant_time::verify_slices_are_equal(sent.as_bytes(), expected.as_bytes())
+                .is_ok()
+        }
+        _ => false,
     }
 }
 
@@ -186,6 +228,23 @@ mod tests {
             Params::parse(p.to_query().as_bytes()).one("d"),
             Ok(Some("<s>"))
         );
+        let trimmed = p.without(&["b", "c"]);
+        assert_eq!(trimmed.to_query(), "a=1&d=%3Cs%3E");
+        assert_eq!(trimmed.one("b"), Ok(None));
+    }
+
+    #[test]
+    fn csrf_needs_field_and_cookie_to_agree() {
+        let mut h = HeaderMap::new();
+        h.insert(COOKIE, HeaderValue::from_static("XSRF-TOKEN=abc"));
+        assert!(csrf_ok(&h, &Params::parse(b"_csrf=abc"), "XSRF-TOKEN"));
+        assert!(!csrf_ok(&h, &Params::parse(b"_csrf=abd"), "XSRF-TOKEN"));
+        assert!(!csrf_ok(&h, &Params::parse(b"_csrf="), "XSRF-TOKEN"));
+        assert!(!csrf_ok(
+            &HeaderMap::new(),
+            &Params::parse(b"_csrf=abc"),
+            "XSRF-TOKEN"
+        ));
     }
 
     #[test]

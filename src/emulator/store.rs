@@ -1,7 +1,8 @@
 //! Everything the emulator remembers while it runs, in memory: authorization codes,
 //! hosted-UI sessions, refresh tokens and the sign-in "families" they belong to
-//! (identified by `origin_jti`, which revocation and global sign-out switch off), plus
-//! the overrides the test hooks set.
+//! (identified by `origin_jti`, which revocation and global sign-out switch off),
+//! tickets of hosted-UI flows in progress, plus the overrides the test hooks set.
+//! Users live in [`super::users`].
 //!
 //! Methods take `now` (time since the Unix epoch) from the caller so expiry is testable
 //! without sleeping. Expired entries are purged whenever something new is stored.
@@ -32,6 +33,26 @@ pub struct CodeGrant {
 pub struct HostedSession {
     pub username: String,
     pub auth_time: u64,
+    pub expires_at: Duration,
+}
+
+/// What a hosted-UI flow ticket allows its holder to do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketPurpose {
+    /// Set a new password in place of an admin-set temporary one (Cognito's
+    /// `NEW_PASSWORD_REQUIRED` challenge): the holder proved the temporary password.
+    NewPassword,
+    /// Be signed in once the sign-up code is confirmed: the holder chose or proved the
+    /// password in this browser.
+    SignInAfterConfirm,
+}
+
+/// A step of a hosted-UI flow in progress, held by one browser (a hidden form field or
+/// a cookie), short-lived like Cognito's challenge sessions.
+#[derive(Debug, Clone)]
+pub struct Ticket {
+    pub purpose: TicketPurpose,
+    pub username: String,
     pub expires_at: Duration,
 }
 
@@ -116,7 +137,7 @@ struct State {
     sessions: HashMap<String, HostedSession>,
     refresh_tokens: HashMap<String, RefreshRecord>,
     families: HashMap<String, Family>,
-    groups: HashMap<String, Vec<String>>,
+    tickets: HashMap<String, Ticket>,
     lifetimes: HashMap<String, LifetimeOverride>,
 }
 
@@ -126,6 +147,7 @@ impl State {
         self.sessions.retain(|_, s| s.expires_at > now);
         self.refresh_tokens.retain(|_, r| r.expires_at > now);
         self.families.retain(|_, f| f.keep_until > now);
+        self.tickets.retain(|_, t| t.expires_at > now);
     }
 }
 
@@ -144,6 +166,7 @@ impl std::fmt::Debug for Store {
             .field("sessions", &state.sessions.len())
             .field("refresh_tokens", &state.refresh_tokens.len())
             .field("families", &state.families.len())
+            .field("tickets", &state.tickets.len())
             .finish()
     }
 }
@@ -299,13 +322,26 @@ impl Store {
         revoked.len()
     }
 
-    /// Groups set by the `set-groups` hook, replacing the configured ones.
-    pub fn groups(&self, username: &str) -> Option<Vec<String>> {
-        self.lock().groups.get(username).cloned()
+    /// Remembers a step of a hosted-UI flow and returns its new random id.
+    pub fn start_ticket(&self, ticket: Ticket, now: Duration) -> String {
+        let id = random_id();
+        let mut state = self.lock();
+        state.purge(now);
+        state.tickets.insert(id.clone(), ticket);
+        id
     }
 
-    pub fn set_groups(&self, username: &str, groups: Vec<String>) {
-        self.lock().groups.insert(username.to_string(), groups);
+    /// The live ticket `id`, if it is for `purpose`.
+    pub fn ticket(&self, id: &str, purpose: TicketPurpose, now: Duration) -> Option<Ticket> {
+        self.lock()
+            .tickets
+            .get(id)
+            .filter(|t| t.purpose == purpose && t.expires_at > now)
+            .cloned()
+    }
+
+    pub fn end_ticket(&self, id: &str) {
+        self.lock().tickets.remove(id);
     }
 
     pub fn lifetimes(&self, client_id: &str) -> LifetimeOverride {

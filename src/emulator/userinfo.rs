@@ -8,11 +8,11 @@ use http::request::Parts;
 use http::{Response, StatusCode};
 use serde_json::{Map, Value};
 
-use super::pool::User;
 use super::request::bearer;
 use super::response::{self, Body};
 use super::stats::Stats;
-use super::{now, Emulator};
+use super::users::User;
+use super::Emulator;
 
 const INVALID_TOKEN: &str = "error=\"invalid_token\", error_description=\"Access token is expired, disabled, or deleted, or the user has globally signed out.\"";
 const INVALID_REQUEST: &str =
@@ -42,7 +42,7 @@ pub fn handle(emulator: &Emulator, parts: &Parts) -> Response<Body> {
         return failure(StatusCode::BAD_REQUEST, "invalid_request", INVALID_REQUEST);
     };
     match check(emulator, token) {
-        Some((user, scopes)) => response::json(StatusCode::OK, &claims(user, &scopes)),
+        Some((user, scopes)) => response::json(StatusCode::OK, &claims(&user, &scopes)),
         None => failure(StatusCode::UNAUTHORIZED, "invalid_token", INVALID_TOKEN),
     }
 }
@@ -56,21 +56,24 @@ fn failure(status: StatusCode, code: &str, challenge: &str) -> Response<Body> {
 }
 
 /// The user and scopes of a usable access token.
-fn check<'e>(emulator: &'e Emulator, token: &str) -> Option<(&'e User, Vec<String>)> {
+fn check(emulator: &Emulator, token: &str) -> Option<(User, Vec<String>)> {
     let claims = emulator.keys.load().verify(token)?;
     let text = |name: &str| claims.get(name).and_then(Value::as_str);
     let exp = claims.get("exp").and_then(Value::as_u64)?;
     let scopes: Vec<String> = text("scope")?.split(' ').map(str::to_string).collect();
     let usable = text("token_use") == Some("access")
         && text("iss") == Some(emulator.pool.issuer.as_str())
-        && exp > now().as_secs()
+        && exp > emulator.now().as_secs()
         // Tokens from the native API (no `openid`) are refused here (§1.4).
         && scopes.iter().any(|s| s == "openid")
         && text("origin_jti").is_some_and(|jti| emulator.store.family_active(jti));
     if !usable {
         return None;
     }
-    let user = emulator.pool.user(text("username")?)?;
+    let user = emulator
+        .users
+        .get(text("username")?)
+        .filter(|u| u.enabled)?;
     (user.sub == text("sub")?).then_some((user, scopes))
 }
 
@@ -101,7 +104,7 @@ pub fn claims(user: &User, scopes: &[String]) -> Map<String, Value> {
 mod tests {
     use super::*;
     use crate::emulator::config::EmulatorConfig;
-    use crate::emulator::pool::Pool;
+    use crate::emulator::users::Directory;
 
     fn alice() -> User {
         let mut config = EmulatorConfig::demo();
@@ -109,8 +112,7 @@ mod tests {
         attrs.insert("name".into(), "Alice".into());
         attrs.insert("custom:tenant".into(), "t1".into());
         attrs.insert("phone_number".into(), "+15550100".into());
-        let pool = Pool::new(&config);
-        pool.user("alice").cloned().unwrap()
+        Directory::new(&config).get("alice").unwrap()
     }
 
     fn keys(scopes: &[&str]) -> Vec<String> {

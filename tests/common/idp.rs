@@ -28,17 +28,33 @@ impl Emulator {
     /// and logout URLs point at a sidecar on `localhost:{sidecar_port}`; a second client
     /// `api-client` for bearer tests. `client_extra` is appended to local-client.
     pub fn start(sidecar_port: u16, client_extra: &str) -> Emulator {
-        Self::start_on(free_port(), sidecar_port, client_extra)
+        Self::start_with(sidecar_port, client_extra, "")
     }
 
     /// The same on a chosen port (for tests that start the IdP late).
     pub fn start_on(port: u16, sidecar_port: u16, client_extra: &str) -> Emulator {
+        Self::start_with_on(port, sidecar_port, client_extra, "")
+    }
+
+    /// Like [`Emulator::start`], with `pool_extra` added as top-level keys of the
+    /// emulator config (e.g. `sign_in:` / `sign_up:` sections).
+    pub fn start_with(sidecar_port: u16, client_extra: &str, pool_extra: &str) -> Emulator {
+        Self::start_with_on(free_port(), sidecar_port, client_extra, pool_extra)
+    }
+
+    fn start_with_on(
+        port: u16,
+        sidecar_port: u16,
+        client_extra: &str,
+        pool_extra: &str,
+    ) -> Emulator {
         let yaml = format!(
             r#"listen: 127.0.0.1:{port}
 region: us-east-1
 user_pool_id: {POOL}
 hooks:
   enabled: true
+{pool_extra}
 clients:
   - client_id: {CLIENT}
     client_secret: {SECRET}
@@ -63,7 +79,13 @@ users:
     attributes: {{email: bob@example.com, email_verified: "true"}}
 "#
         );
-        let (dir, path) = write_temp("emulator.yaml", &yaml);
+        Self::spawn(port, &yaml)
+    }
+
+    /// Runs `cognito-sidecar emulator` with a complete config `yaml` that listens on
+    /// 127.0.0.1:`port`.
+    pub fn spawn(port: u16, yaml: &str) -> Emulator {
+        let (dir, path) = write_temp("emulator.yaml", yaml);
         let mut proc = Proc::spawn(&["emulator", "-c", path_str(&path)], &[]);
         proc.wait_listening(port);
         Emulator {

@@ -1,26 +1,31 @@
 //! The hosted UI's sign-in path: `GET /oauth2/authorize` (silent when the browser holds
-//! a hosted-UI session, else on to `/login`), the `/login` form and its POST, and the
-//! `/error` page (cognito-protocol.md §1.1, §1.2).
+//! a hosted-UI session, else on to `/login`), the `/login` form and its POST — which
+//! also sends unconfirmed users to confirm their account and admin-created ones to
+//! choose a new password — and the `/error` page (cognito-protocol.md §1.1, §1.2, §5).
 
 mod check;
+mod step;
 
 use http::request::Parts;
 use http::{Response, StatusCode};
 
 pub use check::{check, is_pkce_value, AuthorizeRequest, Rejection};
+pub use step::{after_password, Step, TEMPORARY_PASSWORD_EXPIRED};
 
+use super::account;
 use super::cookies;
 use super::pages::{self, LoginForm};
-use super::request::{cookie, is_form, read_body, Params};
+use super::request::{cookie, csrf_ok, form_fields, Params};
 use super::response::{self, append_query, redirect, set_cookie, Body};
 use super::stats::Stats;
 use super::store::{random_id, CodeGrant, HostedSession};
-use super::{now, Emulator};
+use super::users::User;
+use super::Emulator;
 
 /// Shown for an unknown user and for a wrong password alike, so the form does not tell
 /// which usernames exist ("Prevent user existence errors", §5).
 pub const WRONG_CREDENTIALS: &str = "Incorrect username or password.";
-const EXPIRED_FORM: &str = "Your sign-in page expired. Please try again.";
+pub const EXPIRED_FORM: &str = "Your sign-in page expired. Please try again.";
 
 /// `GET /oauth2/authorize`.
 pub fn authorize(emulator: &Emulator, parts: &Parts) -> Response<Body> {
@@ -30,10 +35,10 @@ pub fn authorize(emulator: &Emulator, parts: &Parts) -> Response<Body> {
         Ok(request) => request,
         Err(rejection) => return reject(rejection),
     };
-    let now = now();
+    let now = emulator.now();
     let session = cookie(&parts.headers, cookies::SESSION)
         .and_then(|id| emulator.store.session(&id, now))
-        .filter(|s| emulator.pool.user(&s.username).is_some());
+        .filter(|s| emulator.users.get(&s.username).is_some_and(|u| u.active()));
     match session {
         // A live hosted-UI session signs the user in again without any UI (§1.1).
         Some(session) => {
@@ -50,12 +55,11 @@ pub fn login_page(emulator: &Emulator, parts: &Parts) -> Response<Body> {
     if let Err(rejection) = check(&emulator.pool, &params) {
         return reject(rejection);
     }
-    form(emulator, &params, StatusCode::OK, "", None)
+    login_form(emulator, &params, StatusCode::OK, "", None)
 }
 
-/// `POST /login`: checks the CSRF token and the credentials; on success starts a fresh
-/// hosted-UI session (a new id every time, so a planted cookie is never promoted) and
-/// redirects to the app with a code.
+/// `POST /login`: checks the CSRF token and the credentials, then takes the step the
+/// account's state calls for ([`after_password`]).
 pub async fn login_submit<B>(emulator: &Emulator, parts: &Parts, body: B) -> Response<Body>
 where
     B: http_body::Body<Data = bytes::Bytes>,
@@ -66,19 +70,9 @@ where
         Ok(request) => request,
         Err(rejection) => return reject(rejection),
     };
-    let fields = match (is_form(&parts.headers), read_body(body).await) {
-        (true, Ok(bytes)) => Params::parse(&bytes),
-        _ => Params::default(),
-    };
-    let csrf_ok = match (
-        fields.non_empty("_csrf").ok().flatten(),
-        cookie(&parts.headers, cookies::XSRF),
-    ) {
-        (Some(sent), Some(expected)) => sent == expected,
-        _ => false,
-    };
-    if !csrf_ok {
-        return form(
+    let fields = form_fields(&parts.headers, body).await;
+    if !csrf_ok(&parts.headers, &fields, cookies::XSRF) {
+        return login_form(
             emulator,
             &params,
             StatusCode::FORBIDDEN,
@@ -88,8 +82,8 @@ where
     }
     let username = fields.one("username").ok().flatten().unwrap_or_default();
     let password = fields.one("password").ok().flatten().unwrap_or_default();
-    let Some(user) = emulator.pool.authenticate(username, password) else {
-        return form(
+    let Some(user) = emulator.users.authenticate(username, password) else {
+        return login_form(
             emulator,
             &params,
             StatusCode::OK,
@@ -97,8 +91,35 @@ where
             Some(WRONG_CREDENTIALS),
         );
     };
-    let now = now();
-    if let Some(old) = cookie(&parts.headers, cookies::SESSION) {
+    let step = after_password(
+        &user,
+        emulator
+            .pool
+            .password_policy
+            .temporary_password_validity_days,
+        !emulator.pool.sign_up.auto_verified_attributes.is_empty(),
+        emulator.now(),
+    );
+    match step {
+        Step::SignIn => finish_sign_in(emulator, &parts.headers, &request, &user),
+        Step::Refuse(message) => {
+            login_form(emulator, &params, StatusCode::OK, username, Some(message))
+        }
+        Step::Confirm => account::confirm::start(emulator, &params, &user),
+        Step::NewPassword => account::new_password::start(emulator, &params, &user),
+    }
+}
+
+/// Starts a fresh hosted-UI session for `user` (a new id every time, so a planted cookie
+/// is never promoted) and redirects to the app with a code.
+pub fn finish_sign_in(
+    emulator: &Emulator,
+    headers: &http::HeaderMap,
+    request: &AuthorizeRequest,
+    user: &User,
+) -> Response<Body> {
+    let now = emulator.now();
+    if let Some(old) = cookie(headers, cookies::SESSION) {
         emulator.store.end_session(&old);
     }
     let session = HostedSession {
@@ -107,9 +128,9 @@ where
         expires_at: now + cookies::SESSION_LIFETIME,
     };
     let id = emulator.store.start_session(session, now);
-    let code = issue_code(emulator, &request, &user.username, now.as_secs());
+    let code = issue_code(emulator, request, &user.username, now.as_secs());
     set_cookie(
-        redirect(&code_redirect(&request, &code)),
+        redirect(&code_redirect(request, &code)),
         &cookies::session(id, emulator.pool.https),
     )
 }
@@ -157,8 +178,9 @@ pub fn reject(rejection: Rejection) -> Response<Body> {
     }
 }
 
-/// Renders the sign-in form with a fresh CSRF token bound to a new `XSRF-TOKEN` cookie.
-fn form(
+/// Renders the sign-in form with a fresh CSRF token bound to a new `XSRF-TOKEN` cookie,
+/// and links to the password reset and (when allowed) sign-up pages.
+pub fn login_form(
     emulator: &Emulator,
     params: &Params,
     status: StatusCode,
@@ -166,11 +188,18 @@ fn form(
     error: Option<&str>,
 ) -> Response<Body> {
     let token = random_id();
+    let query = account::carried(params);
+    let mut links = vec![(format!("/forgotPassword?{query}"), "Forgot your password?")];
+    if emulator.pool.sign_up.self_registration {
+        links.push((format!("/signup?{query}"), "Need an account? Sign up"));
+    }
     let page = pages::login(&LoginForm {
-        action: &format!("/login?{}", params.to_query()),
+        action: &format!("/login?{query}"),
         csrf: &token,
         username,
         error,
+        notice: None,
+        links: &links,
         user_pool_id: &emulator.pool.user_pool_id,
     });
     set_cookie(
@@ -186,7 +215,7 @@ fn issue_code(
     username: &str,
     auth_time: u64,
 ) -> String {
-    let now = now();
+    let now = emulator.now();
     let code = uuid::Uuid::new_v4().to_string();
     let grant = CodeGrant {
         client_id: request.client_id.clone(),

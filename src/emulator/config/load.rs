@@ -7,7 +7,10 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::{validate, ClientConfig, ConfigProblems, EmulatorConfig, HooksConfig, UserConfig};
+use super::{
+    validate, ClientConfig, ConfigProblems, EmulatorConfig, HooksConfig, SignInConfig,
+    SignUpConfig, UserConfig,
+};
 
 /// Top-level keys and whether they are required.
 const TOP_LEVEL: &[(&str, bool)] = &[
@@ -17,6 +20,8 @@ const TOP_LEVEL: &[(&str, bool)] = &[
     ("user_pool_id", false),
     ("code_validity", false),
     ("hooks", false),
+    ("sign_in", false),
+    ("sign_up", false),
     ("clients", true),
     ("users", false),
 ];
@@ -89,6 +94,8 @@ fn check_sections(tree: &Map<String, Value>, problems: &mut Vec<String>) {
             "base_url" | "region" | "user_pool_id" => deserialize::<String>(key, value).map(drop),
             "code_validity" => deserialize::<crate::config::HumanDuration>(key, value).map(drop),
             "hooks" => deserialize::<HooksConfig>(key, value).map(drop),
+            "sign_in" => deserialize::<SignInConfig>(key, value).map(drop),
+            "sign_up" => deserialize::<SignUpConfig>(key, value).map(drop),
             "clients" => {
                 each::<ClientConfig>(key, value, problems);
                 Ok(())
@@ -261,6 +268,37 @@ mod tests {
         .map_err(|p| p.0)
         .unwrap();
         assert_eq!(config.users[0].attributes["email_verified"], "true");
+    }
+
+    #[test]
+    fn new_sections_are_optional_and_typed() {
+        let base = "clients: [{client_id: a, callback_urls: ['http://localhost/cb']}]\n";
+        let config = load_config_str(base).map_err(|p| p.0).unwrap();
+        assert!(config.sign_up.self_registration);
+        assert_eq!(config.sign_in.password_policy.minimum_length, 8);
+        let found = problems(&format!(
+            "{base}sign_in:\n  mfa: optional\n  colour: red\nsign_up:\n  auto_verified_attributes: [name]\n"
+        ));
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with("sign_in.colour: unknown key")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|p| p
+                    .starts_with("sign_up.auto_verified_attributes[0]: unknown variant `name`")),
+            "{found:?}"
+        );
+        let found = problems(&format!("{base}sign_in:\n  mfa: optional\n"));
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with("sign_in.mfa: only `off` is emulated")),
+            "{found:?}"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! report every problem at once live in [`validate`]. Fields are plain data: the running
 //! emulator turns them into its own lookup tables once at startup.
 
+mod experience;
 mod load;
 mod validate;
 
@@ -18,8 +19,11 @@ use serde::{Deserialize, Deserializer};
 
 use crate::config::{HumanDuration, Secret};
 
+pub use experience::{
+    Mfa, PasswordPolicyConfig, SignInAttribute, SignInConfig, SignUpConfig, VerifiedAttribute,
+};
 pub use load::{load_config, load_config_str};
-pub use validate::validate;
+pub use validate::{is_attribute_name, validate};
 
 /// Every problem found in an emulator config, each as `key.path: what is wrong`.
 /// The CLI prints them one per line and exits 2.
@@ -54,6 +58,13 @@ pub struct EmulatorConfig {
     pub code_validity: HumanDuration,
     #[serde(default)]
     pub hooks: HooksConfig,
+    /// Sign-in identifiers, password policy, MFA (console: "Sign-in experience").
+    #[serde(default)]
+    pub sign_in: SignInConfig,
+    /// Self-registration, required attributes, verification (console: "Sign-up
+    /// experience").
+    #[serde(default)]
+    pub sign_up: SignUpConfig,
     pub clients: Vec<ClientConfig>,
     #[serde(default)]
     pub users: Vec<UserConfig>,
@@ -208,6 +219,8 @@ impl EmulatorConfig {
             user_pool_id: defaults::user_pool_id(),
             code_validity: defaults::code_validity(),
             hooks: HooksConfig::default(),
+            sign_in: SignInConfig::default(),
+            sign_up: SignUpConfig::default(),
             clients: vec![ClientConfig {
                 client_id: "local-client".into(),
                 client_secret: Some(Secret::new("local-secret".into())),

@@ -12,7 +12,7 @@ use crate::emulator::request::Params;
 use crate::emulator::scopes;
 use crate::emulator::store::RefreshRecord;
 use crate::emulator::tokens::{new_refresh_token, SignIn};
-use crate::emulator::{now, Emulator};
+use crate::emulator::Emulator;
 
 fn param<'a>(form: &'a Params, name: &str) -> Result<Option<&'a str>, TokenError> {
     form.non_empty(name).map_err(|_| TokenError::InvalidRequest)
@@ -47,7 +47,7 @@ pub fn authorization_code(
     if !allows(client, OAuthFlow::Code) {
         return Err(TokenError::UnauthorizedClient);
     }
-    let now = now();
+    let now = emulator.now();
     let grant = emulator
         .store
         .take_code(code)
@@ -59,9 +59,11 @@ pub fn authorization_code(
     if !valid {
         return Err(TokenError::InvalidGrant);
     }
+    // A user disabled (or otherwise made inactive) since signing in gets no tokens.
     let user = emulator
-        .pool
-        .user(&grant.username)
+        .users
+        .get(&grant.username)
+        .filter(|u| u.active())
         .ok_or(TokenError::InvalidGrant)?;
     let origin_jti = uuid::Uuid::new_v4().to_string();
     let event_id = uuid::Uuid::new_v4().to_string();
@@ -75,7 +77,7 @@ pub fn authorization_code(
     let tokens = user_tokens(
         emulator,
         client,
-        user,
+        &user,
         &sign_in,
         grant.nonce.as_deref(),
         now,
@@ -116,7 +118,7 @@ pub fn refresh_token(
     form: &Params,
 ) -> Result<TokenResponse, TokenError> {
     let token = param(form, "refresh_token")?.ok_or(TokenError::InvalidRequest)?;
-    let now = now();
+    let now = emulator.now();
     let record = emulator
         .store
         .refresh(token, client.refresh_token_grace_period.get(), now)
@@ -124,9 +126,12 @@ pub fn refresh_token(
     if record.client_id != client.client_id {
         return Err(TokenError::InvalidGrant);
     }
+    // Refreshing carries the user's current groups and attributes; a disabled user's
+    // refresh fails (Cognito answers `invalid_grant`, "User is disabled.").
     let user = emulator
-        .pool
-        .user(&record.username)
+        .users
+        .get(&record.username)
+        .filter(|u| u.active())
         .ok_or(TokenError::InvalidGrant)?;
     let sign_in = SignIn {
         client_id: &client.client_id,
@@ -135,7 +140,7 @@ pub fn refresh_token(
         origin_jti: &record.origin_jti,
         event_id: &record.event_id,
     };
-    let tokens = user_tokens(emulator, client, user, &sign_in, None, now)?;
+    let tokens = user_tokens(emulator, client, &user, &sign_in, None, now)?;
     let rotated = if client.refresh_token_rotation {
         let next = new_refresh_token();
         emulator.store.put_refresh(&next, record.successor(), now);
@@ -166,7 +171,7 @@ pub fn client_credentials(
     let requested = form.one("scope").map_err(|_| TokenError::InvalidRequest)?;
     let granted = scopes::grant_for_client_credentials(requested, &client.allowed_scopes)
         .map_err(|_| TokenError::InvalidScope)?;
-    let (access_token, expires_in) = client_token(emulator, client, &granted, now())?;
+    let (access_token, expires_in) = client_token(emulator, client, &granted, emulator.now())?;
     Ok(TokenResponse {
         id_token: None,
         access_token,

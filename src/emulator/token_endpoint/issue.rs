@@ -1,13 +1,13 @@
 //! Minting signed tokens for a grant: lifetimes (config, or the `token-lifetimes` hook's
-//! override), the user's current groups (the `set-groups` hook's override), and the
-//! ID/access token pair of one authentication event.
+//! override), the user's current groups and attributes (from the user directory, which
+//! the admin hooks change), and the ID/access token pair of one authentication event.
 
 use std::time::Duration;
 
 use crate::emulator::config::ClientConfig;
 use crate::emulator::keys::KeyError;
-use crate::emulator::pool::User;
 use crate::emulator::tokens::{self, SignIn, Stamp, Subject};
+use crate::emulator::users::User;
 use crate::emulator::Emulator;
 
 /// The lifetimes that apply to a client's next tokens.
@@ -43,14 +43,10 @@ pub fn user_tokens(
     nonce: Option<&str>,
     now: Duration,
 ) -> Result<UserTokens, KeyError> {
-    let groups = emulator
-        .store
-        .groups(&user.username)
-        .unwrap_or_else(|| user.groups.clone());
     let subject = Subject {
         username: &user.username,
         sub: &user.sub,
-        groups: &groups,
+        groups: &user.groups,
         attributes: &user.attributes,
     };
     let life = lifetimes(emulator, client);

@@ -5,11 +5,14 @@
 //! works here is one Cognito would accept; only the test hooks may go shorter.
 
 mod clients;
+mod experience;
 mod users;
 
 use std::time::Duration;
 
 use super::EmulatorConfig;
+
+pub use users::is_attribute_name;
 
 pub(super) const MINUTE: u64 = 60;
 pub(super) const HOUR: u64 = 3600;
@@ -19,6 +22,8 @@ pub(super) const DAY: u64 = 24 * HOUR;
 pub fn validate(config: &EmulatorConfig) -> Vec<String> {
     let mut problems = Vec::new();
     check_pool(config, &mut problems);
+    experience::check_sign_in(&config.sign_in, &mut problems);
+    experience::check_sign_up(&config.sign_up, &mut problems);
     clients::check_clients(config, &mut problems);
     users::check_users(config, &mut problems);
     problems

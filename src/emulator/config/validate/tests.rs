@@ -134,3 +134,42 @@ fn pool_id_must_match_region() {
         "{found:?}"
     );
 }
+
+#[test]
+fn sign_in_and_sign_up_settings_are_checked() {
+    use crate::emulator::config::SignInAttribute::{Email, PhoneNumber, PreferredUsername};
+    let found = with(|c| {
+        c.sign_in.username_attributes = vec![Email, PreferredUsername, Email];
+        c.sign_in.alias_attributes = vec![PhoneNumber];
+        c.sign_in.password_policy.minimum_length = 5;
+        c.sign_in.password_policy.temporary_password_validity_days = 366;
+        c.sign_up.required_attributes = vec!["custom:tenant".into(), "email_verified".into()];
+    });
+    for expected in [
+        "sign_in.username_attributes[1]: only email and phone_number can be the username",
+        "sign_in.username_attributes[2]: listed twice",
+        "sign_in.alias_attributes: cannot be combined with username_attributes",
+        "sign_in.password_policy.minimum_length: must be between 6 and 99",
+        "sign_in.password_policy.temporary_password_validity_days: must be between 1 and 365",
+        "sign_up.required_attributes[0]: `custom:tenant` cannot be required",
+        "sign_up.required_attributes[1]: `email_verified` cannot be required",
+        "users[0].username: this pool signs in with email",
+    ] {
+        assert!(
+            found.iter().any(|p| p.starts_with(expected)),
+            "missing {expected} in {found:?}"
+        );
+    }
+}
+
+#[test]
+fn email_usernames_are_fine_in_an_email_pool() {
+    use crate::emulator::config::SignInAttribute::Email;
+    let found = with(|c| {
+        c.sign_in.username_attributes = vec![Email];
+        for u in &mut c.users {
+            u.username = u.attributes["email"].clone();
+        }
+    });
+    assert_eq!(found, Vec::<String>::new());
+}

@@ -6,7 +6,7 @@ use crate::emulator::config::{EmulatorConfig, UserConfig};
 
 /// OIDC standard attributes a Cognito user pool knows (Cognito developer guide, "User
 /// pool attributes"). `sub` is not settable: use the user's `sub` key.
-const STANDARD_ATTRIBUTES: &[&str] = &[
+pub(super) const STANDARD_ATTRIBUTES: &[&str] = &[
     "address",
     "birthdate",
     "email",
@@ -27,6 +27,17 @@ const STANDARD_ATTRIBUTES: &[&str] = &[
     "website",
     "zoneinfo",
 ];
+
+/// A standard attribute, or `custom:` plus 1-20 letters, digits, `_` or `-`.
+pub fn is_attribute_name(name: &str) -> bool {
+    let custom_ok = name.strip_prefix("custom:").is_some_and(|n| {
+        !n.is_empty()
+            && n.len() <= 20
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    });
+    custom_ok || STANDARD_ATTRIBUTES.contains(&name)
+}
 
 pub(super) fn check_users(config: &EmulatorConfig, problems: &mut Vec<String>) {
     let mut names = HashSet::new();
@@ -61,21 +72,44 @@ pub(super) fn check_users(config: &EmulatorConfig, problems: &mut Vec<String>) {
             problems.push(format!("{at}.sub: is used by another user"));
         }
         check_user(&at, user, problems);
+        check_sign_in_name(config, &at, user, problems);
+    }
+}
+
+/// With email or phone as the username, the configured `username` is what the user signs
+/// in with, so it must be one of those attributes (Cognito then uses `sub` as the
+/// username, cognito-protocol.md §5).
+fn check_sign_in_name(
+    config: &EmulatorConfig,
+    at: &str,
+    user: &UserConfig,
+    problems: &mut Vec<String>,
+) {
+    let attributes = &config.sign_in.username_attributes;
+    if attributes.is_empty() {
+        return;
+    }
+    let matches = attributes.iter().any(|a| {
+        user.attributes
+            .get(a.name())
+            .is_some_and(|v| v.eq_ignore_ascii_case(&user.username))
+    });
+    if !matches {
+        let names: Vec<&str> = attributes.iter().map(|a| a.name()).collect();
+        problems.push(format!(
+            "{at}.username: this pool signs in with {}; set username to the user's {} attribute (cognito:username becomes the sub)",
+            names.join(" or "),
+            names.join(" or ")
+        ));
     }
 }
 
 fn check_user(at: &str, user: &UserConfig, problems: &mut Vec<String>) {
     for (name, value) in &user.attributes {
         let key = format!("{at}.attributes.{name}");
-        let custom_ok = name.strip_prefix("custom:").is_some_and(|n| {
-            !n.is_empty()
-                && n.len() <= 20
-                && n.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        });
         if name == "sub" {
             problems.push(format!("{key}: set the user's `sub` key instead"));
-        } else if !custom_ok && !STANDARD_ATTRIBUTES.contains(&name.as_str()) {
+        } else if !is_attribute_name(name) {
             problems.push(format!(
                 "{key}: not a standard attribute; custom attributes need the `custom:` prefix (1-20 letters, digits, `_`, `-`)"
             ));

@@ -1,7 +1,10 @@
-//! The hosted UI's HTML: the sign-in form and Cognito's error page. Plain HTML with a
-//! small inline style and no script. Every value that came from a request or the config
-//! goes through [`escape`] — the attack class "reflected values in HTML pages"
+//! The hosted UI's HTML: the sign-in form and Cognito's error page here, the account
+//! forms (sign-up, confirmation, password reset, forced change) in [`forms`]. Plain HTML
+//! with a small inline style and no script. Every value that came from a request or the
+//! config goes through [`escape`] — the attack class "reflected values in HTML pages"
 //! (peers.md §4) stops here.
+
+pub mod forms;
 
 /// Escapes text for HTML element content and double- or single-quoted attribute values
 /// (OWASP XSS prevention rule #1/#2 character set).
@@ -30,6 +33,9 @@ label{display:block;margin:.8rem 0 .2rem}input[type=text],input[type=password]\
 {width:100%;box-sizing:border-box;padding:.5rem}button{margin-top:1.2rem;width:100%;\
 padding:.6rem;background:#ec7211;color:#fff;border:0;border-radius:4px;font-size:1rem}\
 .error{color:#b00020;background:#fdecea;padding:.6rem;border-radius:4px}\
+.notice{color:#0b5394;background:#e8f0fe;padding:.6rem;border-radius:4px}\
+.links{margin-top:1rem;font-size:.9rem}.links a{display:block;margin:.3rem 0;color:#0b63ce}\
+button.secondary{background:#fff;color:#0b63ce;border:1px solid #0b63ce}\
 .note{color:#666;font-size:.8rem;margin-top:1.5rem}";
 
 fn document(title: &str, content: &str) -> String {
@@ -49,21 +55,40 @@ pub struct LoginForm<'a> {
     pub csrf: &'a str,
     pub username: &'a str,
     pub error: Option<&'a str>,
+    /// Good news to show above the form (e.g. "your account is confirmed").
+    pub notice: Option<&'a str>,
+    /// `(href, text)` links under the form: forgot password, sign up.
+    pub links: &'a [(String, &'a str)],
     pub user_pool_id: &'a str,
+}
+
+/// `<p>` messages above a form: an error (with `id`) and a notice.
+fn messages(error_id: &str, error: Option<&str>, notice: Option<&str>) -> String {
+    let error = error
+        .map(|e| format!("<p class=\"error\" id=\"{error_id}\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    let notice = notice
+        .map(|n| format!("<p class=\"notice\">{}</p>", escape(n)))
+        .unwrap_or_default();
+    format!("{notice}{error}")
+}
+
+/// Links under a form; each `href` is a same-origin path built by the emulator.
+fn links(links: &[(String, &str)]) -> String {
+    if links.is_empty() {
+        return String::new();
+    }
+    let items: String = links
+        .iter()
+        .map(|(href, text)| format!("<a href=\"{}\">{}</a>", escape(href), escape(text)))
+        .collect();
+    format!("<div class=\"links\">{items}</div>")
 }
 
 /// The classic hosted UI's sign-in form: fields `_csrf`, `username`, `password`,
 /// `signInSubmitButton` posted back to the same `/login?…` URL (§1.2).
 pub fn login(form: &LoginForm) -> String {
-    let error = form
-        .error
-        .map(|e| {
-            format!(
-                "<p class=\"error\" id=\"loginErrorMessage\">{}</p>",
-                escape(e)
-            )
-        })
-        .unwrap_or_default();
+    let error = messages("loginErrorMessage", form.error, form.notice);
     let content = format!(
         "<h1>Sign in with your username and password</h1>{error}\
 <form method=\"post\" action=\"{action}\">\
@@ -73,7 +98,8 @@ pub fn login(form: &LoginForm) -> String {
 <label for=\"signInFormPassword\">Password</label>\
 <input id=\"signInFormPassword\" type=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
 <button type=\"submit\" name=\"signInSubmitButton\" value=\"Sign in\">Sign in</button>\
-</form><p class=\"note\">Local Cognito emulator · user pool {pool}</p>",
+</form>{links}<p class=\"note\">Local Cognito emulator · user pool {pool}</p>",
+        links = links(form.links),
         action = escape(form.action),
         csrf = escape(form.csrf),
         username = escape(form.username),
@@ -116,10 +142,14 @@ mod tests {
             csrf: "c<",
             username: "<img src=x>",
             error: Some("Incorrect username or password."),
+            notice: None,
+            links: &[("/signup?a=\"<b>".to_string(), "Sign up")],
             user_pool_id: "pool",
         });
         assert!(!page.contains("<script>x"));
         assert!(!page.contains("<img"));
+        assert!(!page.contains("<b>"));
+        assert!(page.contains("Sign up</a>"));
         assert!(page.contains("Incorrect username or password."));
         assert!(page.contains("name=\"_csrf\" value=\"c&lt;\""));
     }

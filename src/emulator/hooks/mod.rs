@@ -1,5 +1,8 @@
 //! The `/_emulator/*` test hooks (documented in the module doc of [`super`]); every
-//! path is a 404 unless `hooks.enabled` is true.
+//! path is a 404 unless `hooks.enabled` is true. The user-administration hooks (Cognito's
+//! `Admin*` operations and the outbox) live in [`admin`].
+
+mod admin;
 
 use std::time::Duration;
 
@@ -9,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::request::read_body;
+use super::request::{read_body, Params};
 use super::response::{self, Body};
 use super::store::LifetimeOverride;
 use super::Emulator;
@@ -40,6 +43,12 @@ struct Groups {
     groups: Vec<String>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdvanceClock {
+    seconds: u64,
+}
+
 const DAY: u64 = 24 * 3600;
 
 pub async fn handle<B>(emulator: &Emulator, parts: &Parts, body: B) -> Response<Body>
@@ -50,37 +59,63 @@ where
     if !emulator.pool.hooks_enabled {
         return response::not_found();
     }
-    let post = parts.method == Method::POST;
-    let result = match parts.uri.path() {
-        "/_emulator/stats" if parts.method == Method::GET => Ok(emulator.stats.snapshot()),
-        "/_emulator/rotate-keys" if post => rotate_keys(emulator).await,
-        "/_emulator/revoke-user" if post => match read_json::<Username, _>(body).await {
-            Ok(req) => revoke_user(emulator, &req.username),
-            Err(e) => Err(e),
-        },
-        "/_emulator/token-lifetimes" if post => match read_json::<Lifetimes, _>(body).await {
-            Ok(req) => token_lifetimes(emulator, &req),
-            Err(e) => Err(e),
-        },
-        "/_emulator/set-groups" if post => match read_json::<Groups, _>(body).await {
-            Ok(req) => set_groups(emulator, req),
-            Err(e) => Err(e),
-        },
-        _ => return response::not_found(),
+    let path = parts.uri.path();
+    let result = if parts.method == Method::GET {
+        match path {
+            "/_emulator/stats" => Ok(emulator.stats.snapshot()),
+            "/_emulator/outbox" => Ok(admin::outbox(
+                emulator,
+                &Params::from_query(parts.uri.query()),
+            )),
+            _ => return response::not_found(),
+        }
+    } else if parts.method == Method::POST {
+        let bytes = match read_body(body).await {
+            Ok(bytes) => bytes,
+            Err(e) => return error(e.to_string()),
+        };
+        match post(emulator, path, &bytes).await {
+            Some(result) => result,
+            None => return response::not_found(),
+        }
+    } else {
+        return response::not_found();
     };
     match result {
         Ok(value) => response::json(StatusCode::OK, &value),
-        Err(message) => response::json(StatusCode::BAD_REQUEST, &json!({ "error": message })),
+        Err(message) => error(message),
     }
 }
 
-async fn read_json<T: DeserializeOwned, B>(body: B) -> Result<T, String>
-where
-    B: http_body::Body<Data = bytes::Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let bytes = read_body(body).await.map_err(|e| e.to_string())?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("client: invalid JSON body: {e}"))
+fn error(message: String) -> Response<Body> {
+    response::json(StatusCode::BAD_REQUEST, &json!({ "error": message }))
+}
+
+/// The POST hooks; `None` for an unknown path.
+async fn post(
+    emulator: &Emulator,
+    path: &str,
+    body: &[u8],
+) -> Option<Result<serde_json::Value, String>> {
+    Some(match path {
+        "/_emulator/rotate-keys" => rotate_keys(emulator).await,
+        "/_emulator/revoke-user" | "/_emulator/admin-user-global-sign-out" => {
+            parse::<Username>(body).and_then(|req| revoke_user(emulator, &req.username))
+        }
+        "/_emulator/token-lifetimes" => {
+            parse::<Lifetimes>(body).and_then(|req| token_lifetimes(emulator, &req))
+        }
+        "/_emulator/set-groups" => parse::<Groups>(body).and_then(|req| set_groups(emulator, req)),
+        "/_emulator/advance-clock" => {
+            parse::<AdvanceClock>(body).map(|req| advance_clock(emulator, req.seconds))
+        }
+        other => return admin::handle(emulator, other, body),
+    })
+}
+
+/// A hook's JSON body; unknown keys are errors, as in the config.
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("client: invalid JSON body: {e}"))
 }
 
 async fn rotate_keys(emulator: &Emulator) -> Result<serde_json::Value, String> {
@@ -98,13 +133,17 @@ async fn rotate_keys(emulator: &Emulator) -> Result<serde_json::Value, String> {
     Ok(answer)
 }
 
+/// Global sign-out (Cognito `AdminUserGlobalSignOut`).
 fn revoke_user(emulator: &Emulator, username: &str) -> Result<serde_json::Value, String> {
-    let user = emulator
-        .pool
-        .user(username)
-        .ok_or_else(|| format!("client: no user `{username}` in the pool"))?;
+    let user = admin::user(emulator, username)?;
     let revoked = emulator.store.revoke_user(&user.username);
     Ok(json!({ "username": user.username, "revoked_sign_ins": revoked }))
+}
+
+/// Moves the emulator's clock forward (see [`super::clock`]).
+fn advance_clock(emulator: &Emulator, seconds: u64) -> serde_json::Value {
+    let offset = emulator.clock.advance(Duration::from_secs(seconds));
+    json!({ "offset_seconds": offset.as_secs(), "now": emulator.now().as_secs() })
 }
 
 /// Parses a hook duration: at least 1 s, at most `max_secs`.
@@ -145,19 +184,9 @@ fn token_lifetimes(emulator: &Emulator, req: &Lifetimes) -> Result<serde_json::V
 }
 
 fn set_groups(emulator: &Emulator, req: Groups) -> Result<serde_json::Value, String> {
-    let user = emulator
-        .pool
-        .user(&req.username)
-        .ok_or_else(|| format!("username: no user `{}` in the pool", req.username))?;
-    if let Some(bad) = req
-        .groups
-        .iter()
-        .find(|g| g.is_empty() || g.len() > 128 || g.chars().any(char::is_control))
-    {
-        return Err(format!(
-            "groups: `{}` must be 1-128 characters without control characters",
-            bad.escape_debug()
-        ));
+    let user = admin::user(emulator, &req.username)?;
+    for group in &req.groups {
+        admin::check_group(group)?;
     }
     let mut groups = Vec::new();
     for g in req.groups {
@@ -165,7 +194,9 @@ fn set_groups(emulator: &Emulator, req: Groups) -> Result<serde_json::Value, Str
             groups.push(g);
         }
     }
-    emulator.store.set_groups(&user.username, groups.clone());
+    emulator
+        .users
+        .update(&user.username, |u| u.groups = groups.clone());
     Ok(json!({ "username": user.username, "groups": groups }))
 }
 
