@@ -147,17 +147,18 @@ free_port() {
 }
 
 # wait_ready PID PORT LOGFILE: the process is alive and answers GET / with 200.
+# wait_ready PID PORT LOGFILE [PATH]: until GET PATH (default /public/ready) answers 200.
 wait_ready() {
-	local pid=$1 port=$2 logfile=$3 status
+	local pid=$1 port=$2 logfile=$3 path=${4:-/public/ready} status
 	for _ in $(seq 100); do
 		kill -0 "$pid" 2>/dev/null || {
 			tail -n 20 "$logfile" >&2
 			die "the process on port $port exited during startup (log above)"
 		}
 		if port_open "$port"; then
-			status=$(http_status "$port")
+			status=$(http_status "$port" "$path")
 			[[ $status == 200 ]] && return
-			die "GET http://127.0.0.1:$port/ answered '$status', expected 200"
+			die "GET http://127.0.0.1:$port$path answered '$status', expected 200"
 		fi
 		sleep 0.1
 	done
@@ -167,7 +168,7 @@ wait_ready() {
 http_status() {
 	local line
 	exec 3<>"/dev/tcp/127.0.0.1/$1"
-	printf 'GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+	printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "${2:-/}" >&3
 	IFS=' ' read -r _ line _ <&3 || true
 	exec 3<&-
 	echo "$line"
@@ -257,8 +258,40 @@ server {
 }" "${SERVER_PREFIX[@]}"
 }
 
-# start_sidecar NAME PORT UPSTREAM_PORT LOG_LEVEL. Authentication is not wired yet, so
-# every path is public and the cognito values (the emulator's defaults) are never used.
+# start_emulator PORT SIDECAR_PORT...: the local Cognito emulator (its demo users), with
+# the callback URL of every sidecar registered on local-client.
+start_emulator() {
+	local port=$1 dir=$WORK/emulator sp callbacks='' logouts=''
+	shift
+	mkdir -p "$dir"
+	for sp in "$@"; do
+		callbacks+="http://127.0.0.1:$sp/oauth2/callback, "
+		logouts+="http://127.0.0.1:$sp/, "
+	done
+	cat >"$dir/emulator.yaml" <<-EOF
+		listen: 127.0.0.1:$port
+		region: us-east-1
+		user_pool_id: us-east-1_LOCAL
+		clients:
+		  - client_id: local-client
+		    client_secret: local-secret
+		    callback_urls: [${callbacks%, }]
+		    logout_urls: [${logouts%, }]
+		    allowed_scopes: [openid, email, profile]
+		users:
+		  - username: alice
+		    password: Passw0rd!
+		    attributes: {email: alice@example.com, email_verified: "true"}
+		    groups: [admins]
+	EOF
+	env -u RUST_LOG "$SIDECAR_BIN" emulator -c "$dir/emulator.yaml" >"$dir/stderr.log" 2>&1 &
+	PIDS+=("$!")
+	wait_ready "$!" "$port" "$dir/stderr.log" /us-east-1_LOCAL/.well-known/jwks.json
+	log "emulator on 127.0.0.1:$port"
+}
+
+# start_sidecar NAME PORT UPSTREAM_PORT LOG_LEVEL: everything under /public/ is public,
+# the rest needs a session cookie or a bearer token from the emulator.
 start_sidecar() {
 	local name=$1 port=$2 dir=$WORK/$1
 	mkdir -p "$dir"
@@ -271,13 +304,13 @@ start_sidecar() {
 		  user_pool_id: us-east-1_LOCAL
 		  client_id: local-client
 		  client_secret: local-secret
-		  domain: http://127.0.0.1:4181
+		  domain: http://127.0.0.1:$EMULATOR_PORT
 		  scopes: [openid, email, profile]
-		  issuer: http://127.0.0.1:4181/us-east-1_LOCAL
+		  issuer: http://127.0.0.1:$EMULATOR_PORT/us-east-1_LOCAL
 		session:
 		  secret: $("$SIDECAR_BIN" secret)
 		access:
-		  public_paths: ["/*"]
+		  public_paths: ["/public/*"]
 		log:
 		  format: text
 		  level: $4
@@ -414,7 +447,12 @@ report() {
 				}
 				if (rps["nginx"] && rps["sidecar"]) {
 					r = rps["sidecar"] / rps["nginx"]
-					printf "\nratio sidecar/nginx: %.2f (target >= 1.00: %s)\n", r, (r >= 1 ? "met" : "NOT met")
+					printf "\nratio sidecar/nginx (plain proxying): %.2f (target >= 1.00: %s)\n", r, (r >= 1 ? "met" : "NOT met")
+					split("sidecar cookie session|sidecar bearer (cached)", auth, "|")
+					for (a in auth) if (rps[auth[a]]) {
+						own = rps[auth[a]] / rps["sidecar"]; ng = rps[auth[a]] / rps["nginx"]
+						printf "%s: %.2f x public path, %.2f x nginx (targets >= 0.90: %s)\n", auth[a], own, ng, (own >= 0.9 && ng >= 0.9 ? "met" : "NOT met")
+					}
 				}
 			}'
 	}
@@ -422,11 +460,27 @@ report() {
 
 # ---------------------------------------------------------------------------- main
 
+# Signs in once (bench/signin.py) and keeps the session cookie and a bearer token.
+sign_in() {
+	local out
+	out=$(python3 "$BENCH_DIR/signin.py" "http://127.0.0.1:$SIDECAR_PORT" \
+		"http://127.0.0.1:$EMULATOR_PORT" alice 'Passw0rd!' local-client local-secret) ||
+		die "signing in for the authenticated rows failed"
+	SESSION_COOKIE=$(sed -n 's/^COOKIE //p' <<<"$out")
+	BEARER_TOKEN=$(sed -n 's/^BEARER //p' <<<"$out")
+	[[ -n $SESSION_COOKIE && -n $BEARER_TOKEN ]] || die "sign-in gave no cookie or token"
+	log "signed in: session cookie ${#SESSION_COOKIE} bytes, bearer token ${#BEARER_TOKEN} bytes"
+}
+
 add_rows() {
-	row direct "http://127.0.0.1:$UPSTREAM_PORT/" --cpu "$UPSTREAM_PID"
-	row nginx "http://127.0.0.1:$NGINX_PORT/" --cpu "$NGINX_PID"
-	row sidecar "http://127.0.0.1:$SIDECAR_PORT/" --cpu "$SIDECAR_PID"
-	row "sidecar (access log on)" "http://127.0.0.1:$SIDECAR_LOG_PORT/" --cpu "$SIDECAR_LOG_PID"
+	row direct "http://127.0.0.1:$UPSTREAM_PORT/public/page" --cpu "$UPSTREAM_PID"
+	row nginx "http://127.0.0.1:$NGINX_PORT/public/page" --cpu "$NGINX_PID"
+	row sidecar "http://127.0.0.1:$SIDECAR_PORT/public/page" --cpu "$SIDECAR_PID"
+	row "sidecar cookie session" "http://127.0.0.1:$SIDECAR_PORT/app/page" --cpu "$SIDECAR_PID" \
+		-H "Cookie: $SESSION_COOKIE"
+	row "sidecar bearer (cached)" "http://127.0.0.1:$SIDECAR_PORT/app/page" --cpu "$SIDECAR_PID" \
+		-H "Authorization: Bearer $BEARER_TOKEN"
+	row "sidecar (access log on)" "http://127.0.0.1:$SIDECAR_LOG_PORT/public/page" --cpu "$SIDECAR_LOG_PID"
 }
 
 main() {
@@ -452,6 +506,8 @@ main() {
 	free_port NGINX_PORT
 	free_port SIDECAR_PORT
 	free_port SIDECAR_LOG_PORT
+	free_port EMULATOR_PORT
+	start_emulator "$EMULATOR_PORT" "$SIDECAR_PORT" "$SIDECAR_LOG_PORT"
 	start_upstream "$UPSTREAM_PORT"
 	UPSTREAM_PID=$LAST_PID
 	start_nginx_proxy "$NGINX_PORT" "$UPSTREAM_PORT"
@@ -461,6 +517,7 @@ main() {
 	start_sidecar sidecar "$SIDECAR_PORT" "$UPSTREAM_PORT" warn
 	SIDECAR_PID=$LAST_PID
 
+	sign_in
 	LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 	add_rows
 	run_rows
