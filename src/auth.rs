@@ -86,29 +86,25 @@ async fn from_session(
     headers: &HeaderMap,
     now: u64,
 ) -> AuthOutcome {
-    let name = settings.cookie_name();
-    let cookies = request_cookies(headers);
-    let present: Vec<(String, String)> = cookies
-        .iter()
-        .filter(|(n, _)| is_session_cookie(name, n))
-        .cloned()
-        .collect();
-    if present.is_empty() {
-        return AuthOutcome::Anonymous {
-            clear_cookies: Vec::new(),
-        };
-    }
+    let (session, present, needs_reseal) = match open_session(settings, headers, now) {
+        OpenedSession::Absent => {
+            return AuthOutcome::Anonymous {
+                clear_cookies: Vec::new(),
+            }
+        }
+        OpenedSession::Broken { clear_cookies } => return AuthOutcome::Anonymous { clear_cookies },
+        OpenedSession::Open {
+            session,
+            present,
+            needs_reseal,
+        } => (session, present, needs_reseal),
+    };
     let clear = || AuthOutcome::Anonymous {
-        clear_cookies: cookies::clear_session(name, settings.secure_cookies, &present),
-    };
-    let Some(sealed) = join(&present, name) else {
-        return clear();
-    };
-    let Some(opened) = settings.keys.open(name, &sealed, now) else {
-        return clear();
-    };
-    let Some(session) = Session::decode(&opened.payload) else {
-        return clear();
+        clear_cookies: cookies::clear_session(
+            settings.cookie_name(),
+            settings.secure_cookies,
+            &present,
+        ),
     };
     match session.status(
         now,
@@ -119,7 +115,7 @@ async fn from_session(
         SessionStatus::Valid => {
             // Opened with an older key of the ring: re-seal with the current one
             // (session key rotation, SPEC §3 `session.secrets`).
-            let set_cookies = if opened.needs_reseal {
+            let set_cookies = if needs_reseal {
                 write_session(settings, &session, &present).unwrap_or_default()
             } else {
                 Vec::new()
@@ -127,13 +123,139 @@ async fn from_session(
             authenticated(session, set_cookies)
         }
         SessionStatus::NeedsRefresh => match refresh(app, settings, session).await {
-            Ok(fresh) => match write_session(settings, &fresh, &present) {
-                Some(set_cookies) => authenticated((*fresh).clone(), set_cookies),
+            Ok(fresh) => match write_session(settings, &fresh.session, &present) {
+                Some(set_cookies) => authenticated(fresh.session.clone(), set_cookies),
                 None => clear(),
             },
             Err(RefreshError::Unavailable) => AuthOutcome::IdpUnavailable,
             Err(RefreshError::Ended) => clear(),
         },
+    }
+}
+
+/// The request's session cookie, opened but not yet judged.
+enum OpenedSession {
+    /// No session cookie at all.
+    Absent,
+    /// Session cookies that do not open (tampered, truncated, expired, another key).
+    Broken { clear_cookies: Vec<HeaderValue> },
+    Open {
+        session: Session,
+        /// The session cookies the request carried, to replace or expire.
+        present: Vec<(String, String)>,
+        needs_reseal: bool,
+    },
+}
+
+fn open_session(settings: &Settings, headers: &HeaderMap, now: u64) -> OpenedSession {
+    let name = settings.cookie_name();
+    let present: Vec<(String, String)> = request_cookies(headers)
+        .into_iter()
+        .filter(|(n, _)| is_session_cookie(name, n))
+        .collect();
+    if present.is_empty() {
+        return OpenedSession::Absent;
+    }
+    let opened = join(&present, name)
+        .and_then(|sealed| settings.keys.open(name, &sealed, now))
+        .and_then(|opened| Some((Session::decode(&opened.payload)?, opened.needs_reseal)));
+    match opened {
+        Some((session, needs_reseal)) => OpenedSession::Open {
+            session,
+            present,
+            needs_reseal,
+        },
+        None => OpenedSession::Broken {
+            clear_cookies: cookies::clear_session(name, settings.secure_cookies, &present),
+        },
+    }
+}
+
+/// A session refreshed on request, with the ID token that came with it.
+pub struct FreshSession {
+    pub session: Session,
+    /// The ID token Cognito issued with the refresh (sessions keep it only when it is
+    /// forwarded upstream, see [`Settings::keeps_id_token`]).
+    pub id_token: Option<String>,
+    /// `Set-Cookie` values re-issuing the session cookie with the new tokens' expiry.
+    pub set_cookies: Vec<HeaderValue>,
+}
+
+impl std::fmt::Debug for FreshSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FreshSession")
+            .field("session", &self.session)
+            .field("id_token", &self.id_token.as_ref().map(|_| "<redacted>"))
+            .field("set_cookies", &self.set_cookies.len())
+            .finish()
+    }
+}
+
+/// What [`refresh_now`] found.
+#[derive(Debug)]
+pub enum FreshOutcome {
+    Fresh(Box<FreshSession>),
+    /// No session, or one that has ended (its cookies are to be cleared).
+    Anonymous {
+        clear_cookies: Vec<HeaderValue>,
+    },
+    /// Signed in, but the session cannot be refreshed: it has no refresh token or
+    /// `session.refresh` is off.
+    NotRefreshable,
+    /// Cognito could not be reached; the session is kept.
+    IdpUnavailable,
+}
+
+/// Opens the request's session and refreshes it now, even while its tokens are valid,
+/// for callers that need a current ID token (the identity pool, which sessions do not
+/// keep it for). Shares the one-refresh-per-refresh-token single flight with
+/// [`authenticate`], so a request that already refreshed hands its result over instead of
+/// spending the refresh token twice.
+pub async fn refresh_now(
+    app: &App,
+    settings: &Settings,
+    headers: &HeaderMap,
+    now: u64,
+) -> FreshOutcome {
+    let (session, present) = match open_session(settings, headers, now) {
+        OpenedSession::Absent => {
+            return FreshOutcome::Anonymous {
+                clear_cookies: Vec::new(),
+            }
+        }
+        OpenedSession::Broken { clear_cookies } => {
+            return FreshOutcome::Anonymous { clear_cookies }
+        }
+        OpenedSession::Open {
+            session, present, ..
+        } => (session, present),
+    };
+    let clear = |present: &[(String, String)]| FreshOutcome::Anonymous {
+        clear_cookies: cookies::clear_session(
+            settings.cookie_name(),
+            settings.secure_cookies,
+            present,
+        ),
+    };
+    let refresh_enabled = settings.config.session.refresh;
+    match session.status(now, settings.lifetime_secs(), refresh_enabled) {
+        SessionStatus::Ended => return clear(&present),
+        _ if !refresh_enabled || session.refresh_token.is_none() => {
+            return FreshOutcome::NotRefreshable
+        }
+        SessionStatus::Valid | SessionStatus::NeedsRefresh => {}
+    }
+    match refresh(app, settings, session).await {
+        Ok(fresh) => match write_session(settings, &fresh.session, &present) {
+            Some(set_cookies) => FreshOutcome::Fresh(Box::new(FreshSession {
+                session: fresh.session.clone(),
+                id_token: fresh.id_token.clone(),
+                set_cookies,
+            })),
+            None => clear(&present),
+        },
+        Err(RefreshError::Unavailable) => FreshOutcome::IdpUnavailable,
+        Err(RefreshError::Ended) => clear(&present),
     }
 }
 
@@ -187,13 +309,30 @@ pub enum RefreshError {
     Unavailable,
 }
 
+/// The result of one refresh, shared by every request that waited for it: the new
+/// session and the ID token Cognito issued with it.
+#[derive(Clone)]
+pub struct Refreshed {
+    pub session: Session,
+    pub id_token: Option<String>,
+}
+
+impl std::fmt::Debug for Refreshed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Refreshed")
+            .field("session", &self.session)
+            .field("id_token", &self.id_token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
 /// Refreshes once per refresh token at a time; concurrent requests of the session wait
 /// for the same result (SPEC §7 "one refresh per session at a time").
 async fn refresh(
     app: &App,
     settings: &Settings,
     session: Session,
-) -> Result<Arc<Session>, RefreshError> {
+) -> Result<Arc<Refreshed>, RefreshError> {
     let Some(refresh_token) = session.refresh_token.clone() else {
         return Err(RefreshError::Ended);
     };
@@ -204,7 +343,7 @@ async fn refresh(
     // A cached result only stands in while its tokens are still valid; after that the
     // same (unrotated) refresh token is spent again for fresh tokens and claims.
     if let Some(cached) = app.refreshes.get(&key).await {
-        if cached.tokens_expire_at > crate::app::unix_now() {
+        if cached.session.tokens_expire_at > crate::app::unix_now() {
             return Ok(cached);
         }
         app.refreshes.invalidate(&key).await;
@@ -227,6 +366,7 @@ async fn refresh(
                         RefreshError::Unavailable
                     }
                 })?;
+            let id_token = tokens.id_token.clone();
             let fresh = session_from_tokens(app, settings, tokens, None, Some(&session))
                 .await
                 .map_err(|e| {
@@ -239,7 +379,10 @@ async fn refresh(
                     }
                 })?;
             app.metrics.refresh("ok");
-            Ok(Arc::new(fresh))
+            Ok(Arc::new(Refreshed {
+                session: fresh,
+                id_token,
+            }))
         })
         .await
         .map_err(|e: Arc<RefreshError>| (*e).clone())
