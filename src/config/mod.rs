@@ -9,7 +9,7 @@ mod load;
 mod types;
 mod validate;
 
-pub use identity_pool::IdentityPoolConfig;
+pub use identity_pool::{is_pool_id, IdentityPoolConfig};
 pub use load::{load, load_from_str, ConfigErrors};
 pub use types::*;
 pub use validate::decode_secret;

@@ -4,7 +4,9 @@
 //!
 //! Endpoints: `/oauth2/authorize`, `/login`, `/oauth2/token`, `/oauth2/userInfo`,
 //! `/oauth2/revoke`, `/logout`, `/error`, and on the issuer
-//! `/{user_pool_id}/.well-known/openid-configuration` and `/.well-known/jwks.json`.
+//! `/{user_pool_id}/.well-known/openid-configuration` and `/.well-known/jwks.json`; and,
+//! for the configured `identity_pools`, the `cognito-identity` JSON 1.1 API at `POST /`
+//! (`GetId`, `GetCredentialsForIdentity`; see [`identity`]).
 //!
 //! # Test hooks
 //!
@@ -17,7 +19,7 @@
 //! | `POST /_emulator/revoke-user {"username":…}` | global sign-out: every token of the user fails at userInfo and refresh; their hosted-UI sessions end. |
 //! | `POST /_emulator/token-lifetimes {"client_id":…, "id_token_validity":"60s", "access_token_validity":"60s", "refresh_token_validity":"2m"}` | overrides the client's lifetimes for tokens issued from now on (each key optional, 1s up to 1d for ID/access, up to 3650d for refresh). |
 //! | `POST /_emulator/set-groups {"username":…, "groups":[…]}` | replaces the user's groups; the next token (sign-in or refresh) carries them. |
-//! | `GET /_emulator/stats` | `{"token_requests":N,"jwks_requests":N,"authorize_requests":N,"userinfo_requests":N,"revoke_requests":N}` |
+//! | `GET /_emulator/stats` | `{"token_requests":N,"jwks_requests":N,"authorize_requests":N,"userinfo_requests":N,"revoke_requests":N,"identity_requests":N}` |
 
 mod authorize;
 mod client_auth;
@@ -25,6 +27,7 @@ pub mod config;
 mod cookies;
 mod discovery;
 mod hooks;
+mod identity;
 mod keys;
 mod logout;
 mod pages;
@@ -53,7 +56,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use config::{
     load_config, load_config_str, ClientConfig, ConfigProblems, EmulatorConfig, HooksConfig,
-    OAuthFlow, UserConfig,
+    IdentityPoolConfig, OAuthFlow, UserConfig, DEMO_IDENTITY_POOL,
 };
 pub use response::Body;
 
@@ -92,6 +95,7 @@ pub struct Emulator {
     keys: ArcSwap<KeyRing>,
     store: Store,
     stats: Stats,
+    identity: identity::IdentityService,
     discovery_path: String,
     jwks_path: String,
 }
@@ -105,6 +109,7 @@ impl Emulator {
         }
         let pool = Pool::new(&config);
         Ok(Arc::new(Emulator {
+            identity: identity::IdentityService::new(&config),
             discovery_path: format!("/{}/.well-known/openid-configuration", pool.user_pool_id),
             jwks_path: format!("/{}/.well-known/jwks.json", pool.user_pool_id),
             pool,
@@ -169,6 +174,7 @@ impl Emulator {
             "/oauth2/revoke" if post => revoke::handle(self, &parts, body).await,
             "/logout" if get => logout::handle(self, &parts),
             "/error" if get => authorize::error_page(&parts),
+            "/" if post => identity::handle(self, &parts, body).await,
             "/oauth2/authorize" | "/login" | "/oauth2/token" | "/oauth2/userInfo"
             | "/oauth2/revoke" | "/logout" | "/error" => response::method_not_allowed(),
             p if p == self.discovery_path && get => discovery::openid_configuration(self),

@@ -7,7 +7,10 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::{validate, ClientConfig, ConfigProblems, EmulatorConfig, HooksConfig, UserConfig};
+use super::{
+    validate, ClientConfig, ConfigProblems, EmulatorConfig, HooksConfig, IdentityPoolConfig,
+    UserConfig,
+};
 
 /// Top-level keys and whether they are required.
 const TOP_LEVEL: &[(&str, bool)] = &[
@@ -19,6 +22,7 @@ const TOP_LEVEL: &[(&str, bool)] = &[
     ("hooks", false),
     ("clients", true),
     ("users", false),
+    ("identity_pools", false),
 ];
 
 /// Loads the emulator config at `path`, or the built-in demo pool when `None`.
@@ -95,6 +99,10 @@ fn check_sections(tree: &Map<String, Value>, problems: &mut Vec<String>) {
             }
             "users" => {
                 each::<UserConfig>(key, value, problems);
+                Ok(())
+            }
+            "identity_pools" => {
+                each::<IdentityPoolConfig>(key, value, problems);
                 Ok(())
             }
             _ => Ok(()),

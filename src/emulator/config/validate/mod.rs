@@ -5,6 +5,7 @@
 //! works here is one Cognito would accept; only the test hooks may go shorter.
 
 mod clients;
+mod identity_pools;
 mod users;
 
 use std::time::Duration;
@@ -21,6 +22,7 @@ pub fn validate(config: &EmulatorConfig) -> Vec<String> {
     check_pool(config, &mut problems);
     clients::check_clients(config, &mut problems);
     users::check_users(config, &mut problems);
+    identity_pools::check_identity_pools(config, &mut problems);
     problems
 }
 
