@@ -33,6 +33,16 @@ impl Emulator {
 
     /// The same on a chosen port (for tests that start the IdP late).
     pub fn start_on(port: u16, sidecar_port: u16, client_extra: &str) -> Emulator {
+        Self::start_full(port, sidecar_port, client_extra, "")
+    }
+
+    /// Like [`Emulator::start`], with `top_extra` appended as top-level emulator YAML
+    /// (e.g. `identity_pools:`).
+    pub fn start_with(sidecar_port: u16, client_extra: &str, top_extra: &str) -> Emulator {
+        Self::start_full(free_port(), sidecar_port, client_extra, top_extra)
+    }
+
+    fn start_full(port: u16, sidecar_port: u16, client_extra: &str, top_extra: &str) -> Emulator {
         let yaml = format!(
             r#"listen: 127.0.0.1:{port}
 region: us-east-1
@@ -61,6 +71,7 @@ users:
     password: {PASSWORD}
     sub: 22222222-2222-4222-8222-222222222222
     attributes: {{email: bob@example.com, email_verified: "true"}}
+{top_extra}
 "#
         );
         let (dir, path) = write_temp("emulator.yaml", &yaml);
