@@ -64,13 +64,12 @@ pub fn open(
         .find_map(|(_, sealed)| {
             let opened = keys.open(&name, sealed, now)?;
             let payload: Payload = serde_json::from_slice(&opened.payload).ok()?;
-            (payload.pool == pool_id && super::api::is_identity_id(&payload.identity_id)).then(
-                || Guest {
-                    identity_id: payload.identity_id,
-                    expires_at: opened.expires_at,
-                    old_key: opened.needs_reseal,
-                },
-            )
+            let ours = payload.pool == pool_id && super::api::is_identity_id(&payload.identity_id);
+            ours.then_some(Guest {
+                identity_id: payload.identity_id,
+                expires_at: opened.expires_at,
+                old_key: opened.needs_reseal,
+            })
         })
 }
 
