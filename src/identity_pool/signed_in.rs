@@ -119,6 +119,10 @@ pub async fn forward(
             tracing::info!("session ended at Cognito; AWS credentials not forwarded");
             auth.set_cookies = clear_cookies;
         }
+        // API clients with access tokens are expected; nothing to warn about.
+        Err(e @ Failure::AccessTokenBearer) => {
+            tracing::debug!(reason = %e, "AWS credentials not forwarded")
+        }
         Err(e) => tracing::warn!(reason = %e, "AWS credentials not forwarded"),
     }
 }
