@@ -401,6 +401,45 @@ async fn the_emulator_refuses_forged_expired_and_access_tokens() {
     )
     .await;
     assert_eq!(err["__type"], "ResourceNotFoundException");
+    let (_, err) = identity_call(
+        &idp,
+        "GetCredentialsForIdentity",
+        json!({"IdentityId": "us-east-1:00000000-0000-4000-8000-000000000000"}),
+    )
+    .await;
+    assert_eq!(err["__type"], "ResourceNotFoundException");
+    let (_, err) = identity_call(&idp, "GetOpenIdToken", json!({})).await;
+    assert_eq!(err["__type"], "UnknownOperationException");
+
+    // Guests of a pool that allows them: an identity, then credentials without Logins.
+    let (status, guest) = identity_call(&idp, "GetId", json!({"IdentityPoolId": OPEN_POOL})).await;
+    assert_eq!(status, StatusCode::OK, "{guest}");
+    let (status, creds) = identity_call(
+        &idp,
+        "GetCredentialsForIdentity",
+        json!({"IdentityId": guest["IdentityId"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{creds}");
+    assert!(creds["Credentials"]["AccessKeyId"]
+        .as_str()
+        .unwrap()
+        .starts_with("ASIA"));
+
+    // Plain JSON is not the JSON 1.1 protocol.
+    let wrong_type = reqwest::Client::new()
+        .post(format!("{}/", idp.url()))
+        .header("content-type", "application/json")
+        .header("x-amz-target", "AWSCognitoIdentityService.GetId")
+        .body(json!({"IdentityPoolId": OPEN_POOL}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_type.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        wrong_type.json::<Value>().await.unwrap()["__type"],
+        "SerializationException"
+    );
 
     // Expired: tokens that lived one second, a moment later.
     idp.hook(

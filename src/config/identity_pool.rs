@@ -147,6 +147,62 @@ mod tests {
         assert!(validate(&p).is_empty());
     }
 
+    const BASE: &str = "upstream: http://127.0.0.1:8080\npublic_url: https://app.example.com\ncognito:\n  region: us-east-1\n  user_pool_id: us-east-1_Ab12Cd34E\n  client_id: c\n  domain: https://auth.example.com\nsession:\n  secret: 3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+
+    #[test]
+    fn the_section_loads_from_yaml_and_env() {
+        let yaml =
+            format!("{BASE}identity_pool:\n  id: us-east-1:0f1e2d3c-4b5a-6978-8899-aabbccddeeff\n");
+        let env = [(
+            "COGNITO_SIDECAR_IDENTITY_POOL__FORWARD_CREDENTIALS".to_string(),
+            "true".to_string(),
+        )];
+        let config = crate::config::load_from_str(&yaml, env).unwrap();
+        let pool = config.identity_pool.unwrap();
+        assert!(pool.forward_credentials && !pool.allow_unauthenticated);
+        assert_eq!(pool.endpoint, None);
+    }
+
+    #[test]
+    fn problems_are_reported_with_their_key_path() {
+        let problems = |extra: &str| {
+            crate::config::load_from_str(&format!("{BASE}{extra}"), std::iter::empty())
+                .err()
+                .map(|e| e.0)
+                .unwrap_or_default()
+        };
+        let found = problems("identity_pool:\n  id: nope\n  colour: red\n");
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with("identity_pool.colour: unknown key")),
+            "{found:?}"
+        );
+        let found = problems("identity_pool:\n  id: nope\n");
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with("identity_pool.id: `nope`")),
+            "{found:?}"
+        );
+        let found =
+            problems("identity_pool:\n  id: us-east-1:0f1e2d3c-4b5a-6978-8899-aabbccddeeff\n");
+        assert!(found.is_empty(), "{found:?}");
+        let no_refresh = BASE.replace("session:\n", "session:\n  refresh: false\n");
+        let found = crate::config::load_from_str(
+            &format!("{no_refresh}identity_pool:\n  id: us-east-1:0f1e2d3c-4b5a-6978-8899-aabbccddeeff\n"),
+            std::iter::empty(),
+        )
+        .err()
+        .map(|e| e.0)
+        .unwrap_or_default();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("identity_pool: needs session.refresh: true"),
+            "{found:?}"
+        );
+    }
+
     #[test]
     fn problems_name_their_key() {
         let found = validate(&pool("nope", Some("ftp://x/?q=1")));
