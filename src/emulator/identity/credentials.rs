@@ -56,7 +56,12 @@ pub fn user_identity_id(region: &str, pool_id: &str, provider: &str, sub: &str) 
 pub fn credentials(expires_at: u64) -> Value {
     let key_id: String = random::<16>()
         .iter()
-        .map(|b| char::from(KEY_ID_ALPHABET[usize::from(b & 31)]))
+        .filter_map(|b| {
+            KEY_ID_ALPHABET
+                .get(usize::from(b & 31))
+                .copied()
+                .map(char::from)
+        })
         .collect();
     json!({
         "AccessKeyId": format!("{ACCESS_KEY_PREFIX}{key_id}"),
