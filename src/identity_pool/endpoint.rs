@@ -99,7 +99,12 @@ fn with_cookies(mut resp: Response<Body>, cookies: Vec<HeaderValue>) -> Response
 }
 
 fn failure_response(failure: Failure, set_cookies: Vec<HeaderValue>) -> Response<Body> {
-    tracing::info!(reason = %failure, "no AWS credentials for a signed-in caller");
+    match &failure {
+        Failure::Pool(_) | Failure::IdpUnavailable => {
+            tracing::warn!(reason = %failure, "no AWS credentials for a signed-in caller")
+        }
+        _ => tracing::info!(reason = %failure, "no AWS credentials for a signed-in caller"),
+    }
     match failure {
         Failure::SessionEnded { clear_cookies } => {
             with_cookies(respond::unauthenticated(None), clear_cookies)
