@@ -17,7 +17,6 @@ use crate::net::Cidr;
 use crate::oauth::CognitoClient;
 use crate::proxy::{ClientBuildError, Upstream};
 use crate::session::seal::{KeyRing, KeyRingError};
-use crate::session::Session;
 use crate::tokens::{Verifier, VerifierSettings};
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +31,8 @@ pub enum AppError {
     Alb(#[from] AlbError),
     #[error("cognito.issuer: `{0}` does not give a valid JWKS URL")]
     JwksUrl(String),
+    #[error(transparent)]
+    IdentityPool(#[from] crate::identity_pool::SetupError),
 }
 
 /// Per-request settings derived from the config; replaced whole on reload.
@@ -54,6 +55,8 @@ pub struct Routes {
     pub auth: String,
     /// `{prefix}/alb-public-keys/`: the ALB-format public key, by `kid`.
     pub alb_keys: String,
+    /// `{prefix}/aws-credentials`: identity-pool credentials (`crate::identity_pool`).
+    pub aws_credentials: String,
 }
 
 impl Settings {
@@ -78,6 +81,7 @@ impl Settings {
                 userinfo: format!("{prefix}/userinfo"),
                 auth: format!("{prefix}/auth"),
                 alb_keys: format!("{prefix}/alb-public-keys/"),
+                aws_credentials: format!("{prefix}/aws-credentials"),
             },
             keys,
             config,
@@ -133,10 +137,12 @@ pub struct App {
     pub cognito: CognitoClient,
     /// Signs `x-amzn-oidc-data` when `headers.alb.enabled`.
     pub alb: Option<AlbSigner>,
+    /// AWS credentials from the Cognito identity pool, when `identity_pool` is set.
+    pub identity_pool: Option<crate::identity_pool::IdentityPool>,
     /// Refresh results by SHA-256 of the refresh token spent: concurrent requests of one
     /// session share one refresh, and requests still carrying the old cookie for a
     /// minute after it get the new session instead of spending a rotated token twice.
-    pub refreshes: moka::future::Cache<[u8; 32], Arc<Session>>,
+    pub refreshes: moka::future::Cache<[u8; 32], Arc<crate::auth::Refreshed>>,
     pub readiness: Readiness,
     pub metrics: Metrics,
 }
@@ -154,6 +160,11 @@ impl App {
             VerifierSettings::from_config(&config.cognito, &config.bearer),
             jwks.clone(),
         );
+        let identity_pool = config
+            .identity_pool
+            .as_ref()
+            .map(|pool| crate::identity_pool::IdentityPool::new(pool, &issuer, http.clone()))
+            .transpose()?;
         let cognito = CognitoClient::new(&config.cognito, redirect_uri(&config), http);
         let alb = if config.headers.alb.enabled {
             Some(AlbSigner::new(
@@ -171,6 +182,7 @@ impl App {
             verifier,
             cognito,
             alb,
+            identity_pool,
             refreshes: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(60))

@@ -4,17 +4,21 @@
 
 use std::sync::Arc;
 
-use aws_lc_rs::digest;
 use http::header::{HeaderValue, AUTHORIZATION};
 use http::HeaderMap;
 
 use crate::app::{App, Settings};
 use crate::identity::Identity;
-use crate::oauth::{OAuthError, TokenSet};
+use crate::oauth::TokenSet;
 use crate::session::cookies::{self, join, request_cookies};
 use crate::session::Session;
 use crate::session::SessionStatus;
 use crate::tokens::{BearerIdentity, TokenError};
+
+mod refresh;
+
+use refresh::refresh;
+pub use refresh::{refresh_now, FreshOutcome, FreshSession, RefreshError, Refreshed};
 
 /// How the caller proved who they are.
 #[derive(Debug, Clone)]
@@ -86,29 +90,25 @@ async fn from_session(
     headers: &HeaderMap,
     now: u64,
 ) -> AuthOutcome {
-    let name = settings.cookie_name();
-    let cookies = request_cookies(headers);
-    let present: Vec<(String, String)> = cookies
-        .iter()
-        .filter(|(n, _)| is_session_cookie(name, n))
-        .cloned()
-        .collect();
-    if present.is_empty() {
-        return AuthOutcome::Anonymous {
-            clear_cookies: Vec::new(),
-        };
-    }
+    let (session, present, needs_reseal) = match open_session(settings, headers, now) {
+        OpenedSession::Absent => {
+            return AuthOutcome::Anonymous {
+                clear_cookies: Vec::new(),
+            }
+        }
+        OpenedSession::Broken { clear_cookies } => return AuthOutcome::Anonymous { clear_cookies },
+        OpenedSession::Open {
+            session,
+            present,
+            needs_reseal,
+        } => (session, present, needs_reseal),
+    };
     let clear = || AuthOutcome::Anonymous {
-        clear_cookies: cookies::clear_session(name, settings.secure_cookies, &present),
-    };
-    let Some(sealed) = join(&present, name) else {
-        return clear();
-    };
-    let Some(opened) = settings.keys.open(name, &sealed, now) else {
-        return clear();
-    };
-    let Some(session) = Session::decode(&opened.payload) else {
-        return clear();
+        clear_cookies: cookies::clear_session(
+            settings.cookie_name(),
+            settings.secure_cookies,
+            &present,
+        ),
     };
     match session.status(
         now,
@@ -119,7 +119,7 @@ async fn from_session(
         SessionStatus::Valid => {
             // Opened with an older key of the ring: re-seal with the current one
             // (session key rotation, SPEC §3 `session.secrets`).
-            let set_cookies = if opened.needs_reseal {
+            let set_cookies = if needs_reseal {
                 write_session(settings, &session, &present).unwrap_or_default()
             } else {
                 Vec::new()
@@ -127,12 +127,50 @@ async fn from_session(
             authenticated(session, set_cookies)
         }
         SessionStatus::NeedsRefresh => match refresh(app, settings, session).await {
-            Ok(fresh) => match write_session(settings, &fresh, &present) {
-                Some(set_cookies) => authenticated((*fresh).clone(), set_cookies),
+            Ok(fresh) => match write_session(settings, &fresh.session, &present) {
+                Some(set_cookies) => authenticated(fresh.session.clone(), set_cookies),
                 None => clear(),
             },
             Err(RefreshError::Unavailable) => AuthOutcome::IdpUnavailable,
             Err(RefreshError::Ended) => clear(),
+        },
+    }
+}
+
+/// The request's session cookie, opened but not yet judged.
+enum OpenedSession {
+    /// No session cookie at all.
+    Absent,
+    /// Session cookies that do not open (tampered, truncated, expired, another key).
+    Broken { clear_cookies: Vec<HeaderValue> },
+    Open {
+        session: Session,
+        /// The session cookies the request carried, to replace or expire.
+        present: Vec<(String, String)>,
+        needs_reseal: bool,
+    },
+}
+
+fn open_session(settings: &Settings, headers: &HeaderMap, now: u64) -> OpenedSession {
+    let name = settings.cookie_name();
+    let present: Vec<(String, String)> = request_cookies(headers)
+        .into_iter()
+        .filter(|(n, _)| is_session_cookie(name, n))
+        .collect();
+    if present.is_empty() {
+        return OpenedSession::Absent;
+    }
+    let opened = join(&present, name)
+        .and_then(|sealed| settings.keys.open(name, &sealed, now))
+        .and_then(|opened| Some((Session::decode(&opened.payload)?, opened.needs_reseal)));
+    match opened {
+        Some((session, needs_reseal)) => OpenedSession::Open {
+            session,
+            present,
+            needs_reseal,
+        },
+        None => OpenedSession::Broken {
+            clear_cookies: cookies::clear_session(name, settings.secure_cookies, &present),
         },
     }
 }
@@ -177,72 +215,6 @@ pub fn write_session(
             None
         }
     }
-}
-
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum RefreshError {
-    #[error("the session can no longer be refreshed")]
-    Ended,
-    #[error("Cognito is unreachable")]
-    Unavailable,
-}
-
-/// Refreshes once per refresh token at a time; concurrent requests of the session wait
-/// for the same result (SPEC §7 "one refresh per session at a time").
-async fn refresh(
-    app: &App,
-    settings: &Settings,
-    session: Session,
-) -> Result<Arc<Session>, RefreshError> {
-    let Some(refresh_token) = session.refresh_token.clone() else {
-        return Err(RefreshError::Ended);
-    };
-    let key: [u8; 32] = digest::digest(&digest::SHA256, refresh_token.as_bytes())
-        .as_ref()
-        .try_into()
-        .map_err(|_| RefreshError::Ended)?;
-    // A cached result only stands in while its tokens are still valid; after that the
-    // same (unrotated) refresh token is spent again for fresh tokens and claims.
-    if let Some(cached) = app.refreshes.get(&key).await {
-        if cached.tokens_expire_at > crate::app::unix_now() {
-            return Ok(cached);
-        }
-        app.refreshes.invalidate(&key).await;
-    }
-    app.refreshes
-        .try_get_with(key, async move {
-            let tokens = app
-                .cognito
-                .refresh(&refresh_token)
-                .await
-                .map_err(|e| match e {
-                    OAuthError::Rejected { error } => {
-                        tracing::info!(error, "refresh rejected by Cognito; session ends");
-                        app.metrics.refresh("failed");
-                        RefreshError::Ended
-                    }
-                    OAuthError::Unavailable { reason } => {
-                        tracing::warn!(reason, "refresh failed: Cognito unreachable");
-                        app.metrics.refresh("unavailable");
-                        RefreshError::Unavailable
-                    }
-                })?;
-            let fresh = session_from_tokens(app, settings, tokens, None, Some(&session))
-                .await
-                .map_err(|e| {
-                    tracing::warn!(reason = %e, "refreshed tokens failed verification");
-                    app.metrics.refresh("failed");
-                    if e.is_idp_unavailable() {
-                        RefreshError::Unavailable
-                    } else {
-                        RefreshError::Ended
-                    }
-                })?;
-            app.metrics.refresh("ok");
-            Ok(Arc::new(fresh))
-        })
-        .await
-        .map_err(|e: Arc<RefreshError>| (*e).clone())
 }
 
 /// Verifies freshly issued tokens and builds the session they prove: at sign-in

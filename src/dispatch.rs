@@ -29,6 +29,7 @@ enum Route {
     UserInfo,
     ForwardAuth,
     AlbKey,
+    AwsCredentials,
     Public,
     Protected,
 }
@@ -139,6 +140,7 @@ fn classify(settings: &Settings, method: &Method, path: &str) -> Route {
             Route::ForwardAuth
         }
         p if get && p.starts_with(&r.alb_keys) => Route::AlbKey,
+        p if p == r.aws_credentials && get => Route::AwsCredentials,
         p if settings.access.is_public(p) => Route::Public,
         _ => Route::Protected,
     }
@@ -204,6 +206,24 @@ async fn route_request(
             (resp, outcome, None)
         }
         Route::AlbKey => (alb_key(app, settings, path), Outcome::Internal, None),
+        Route::AwsCredentials => {
+            let resp = crate::identity_pool::endpoint::serve(
+                settings,
+                app,
+                req.method(),
+                path,
+                req.headers(),
+            )
+            .await;
+            let outcome = match resp.status() {
+                StatusCode::OK => Outcome::Internal,
+                StatusCode::UNAUTHORIZED => Outcome::Unauthenticated,
+                StatusCode::FORBIDDEN => Outcome::Forbidden,
+                s if s.is_server_error() => Outcome::IdpUnavailable,
+                _ => Outcome::BadRequest,
+            };
+            (resp, outcome, None)
+        }
         Route::Public => {
             let (resp, outcome) = forward(app, settings, req, conn, path, request_id, None).await;
             (resp, outcome, None)
@@ -223,7 +243,7 @@ async fn protected(
 ) -> Routed {
     let html = respond::wants_html(req.headers());
     // Phase 3: authenticate.
-    let auth = match authenticate(app, settings, req.headers(), unix_now()).await {
+    let mut auth = match authenticate(app, settings, req.headers(), unix_now()).await {
         AuthOutcome::Authenticated(auth) => auth,
         AuthOutcome::InvalidBearer => {
             return (
@@ -261,7 +281,9 @@ async fn protected(
         );
         (resp, Outcome::Forbidden)
     } else {
-        // Phase 5: forward with identity.
+        // Phase 5: forward with identity (and AWS credentials, when configured).
+        let mut req = req;
+        crate::identity_pool::signed_in::forward(app, settings, req.headers_mut(), &mut auth).await;
         forward(app, settings, req, conn, path, request_id, Some(&auth)).await
     };
     for cookie in auth.set_cookies {

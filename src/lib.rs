@@ -17,6 +17,7 @@ pub mod endpoints;
 pub mod error;
 pub mod headers;
 pub mod identity;
+pub mod identity_pool;
 pub mod idp_http;
 #[cfg(test)]
 mod idp_stub;

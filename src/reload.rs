@@ -122,5 +122,9 @@ pub fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     check("server", changed(&old.server, &new.server));
     check("proxy", changed(&old.proxy, &new.proxy));
     check("headers.alb", changed(&old.headers.alb, &new.headers.alb));
+    check(
+        "identity_pool",
+        changed(&old.identity_pool, &new.identity_pool),
+    );
     keys
 }

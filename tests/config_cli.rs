@@ -110,7 +110,7 @@ server:
     assert_eq!(out.status.code(), Some(2));
     let got = problems(&out);
     let expected = [
-        "frobnicate: unknown key; expected one of listen, upstream, public_url, cognito, session, access, bearer, headers, tls, metrics_listen, proxy_prefix, trusted_proxies, server, proxy, log",
+        "frobnicate: unknown key; expected one of listen, upstream, public_url, cognito, session, access, bearer, headers, tls, metrics_listen, proxy_prefix, trusted_proxies, server, proxy, log, identity_pool",
         "cognito.colour: unknown key; expected one of region, user_pool_id, client_id, client_secret, domain, scopes, issuer, logout_url, timeout, jwks_refresh",
         "session.secret: must be base64 of 32 random bytes; generate one with `cognito-sidecar secret`",
         "session.cookie_name: `bad name` may contain only letters, digits, `_`, `-` and `.`",

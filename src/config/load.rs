@@ -218,6 +218,7 @@ const TOP_LEVEL: &[(&str, bool)] = &[
     ("server", false),
     ("proxy", false),
     ("log", false),
+    ("identity_pool", false),
 ];
 
 fn typed(tree: &Map<String, Value>, problems: &mut Vec<String>) -> Option<Config> {
@@ -272,6 +273,8 @@ fn check_section(key: &str, value: &Value, problems: &mut Vec<String>) {
         "server" => deserialize::<ServerConfig>(value).map(|s| validate::server(&s)),
         "proxy" => deserialize::<ProxyConfig>(value).map(|_| vec![]),
         "log" => deserialize::<LogConfig>(value).map(|_| vec![]),
+        "identity_pool" => deserialize::<super::IdentityPoolConfig>(value)
+            .map(|p| super::identity_pool::validate(&p)),
         _ => Ok(vec![]),
     };
     match result {

@@ -112,7 +112,7 @@ where
 }
 
 /// Booleans may arrive as strings from environment overrides.
-fn bool_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+pub(super) fn bool_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Either {
@@ -160,6 +160,9 @@ pub struct Config {
     pub proxy: ProxyConfig,
     #[serde(default)]
     pub log: LogConfig,
+    /// Cognito identity pool: temporary AWS credentials for users and guests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_pool: Option<super::identity_pool::IdentityPoolConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -10,6 +10,7 @@ use super::types::*;
 pub fn top_level(config: &Config) -> Vec<String> {
     let mut problems = Vec::new();
     whole(config, &mut problems);
+    problems.extend(super::identity_pool::validate_against(config));
     problems
 }
 

@@ -72,7 +72,12 @@ access:
     - {{path: /admin/*, groups: [admins]}}
 server:
   shutdown_grace: 3s
-"#
+identity_pool:
+  id: {pool}
+  endpoint: http://127.0.0.1:{EMULATOR_PORT}
+  allow_unauthenticated: true
+"#,
+        pool = crate::emulator::DEMO_IDENTITY_POOL
     )
 }
 
@@ -97,6 +102,7 @@ pub fn banner() -> String {
         format!("    {app}/ws-test           a WebSocket through the proxy, authenticated by the session cookie"),
         format!("    {app}/public/           a public path: no sign-in, no identity"),
         format!("    {app}/oauth2/userinfo   what the sidecar knows about you"),
+        format!("    {app}/oauth2/aws-credentials   temporary AWS credentials (emulated identity pool)"),
         format!("    {app}/oauth2/sign_out   sign out here and at the hosted UI"),
         String::new(),
         "  This is a demo: the session secret is random for this run and nothing is persisted".into(),

@@ -114,6 +114,16 @@ fn rows<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
         .collect()
 }
 
+/// The signed-in user's identity-pool identity id, fetched by the browser from the
+/// sidecar's `/oauth2/aws-credentials`; only the id is shown, never the secret parts.
+const AWS_IDENTITY: &str = "<p>AWS identity (Cognito identity pool): \
+<code id=\"aws-identity\">…</code></p><script>\
+fetch('/oauth2/aws-credentials',{headers:{accept:'application/json'}})\
+.then(r=>r.json()).then(c=>{document.getElementById('aws-identity').textContent=\
+c.identity_id||('none: '+c.error);})\
+.catch(()=>{document.getElementById('aws-identity').textContent='unavailable';});\
+</script>";
+
 fn identity_section(seen: &Seen) -> String {
     let Some(user) = seen.user() else {
         return "<section><h1>No identity</h1><p class=\"muted\">The sidecar sent no \
@@ -128,7 +138,7 @@ sign-in.</p></section>"
     format!(
         "<section><h1>Hello, {user}</h1><p>The app needs no sign-in code: the sidecar \
 checked your session and sent who you are as request headers.</p>\
-<table><tr><th>Header</th><td><b>Value</b></td></tr>{table}</table></section>",
+<table><tr><th>Header</th><td><b>Value</b></td></tr>{table}</table>{AWS_IDENTITY}</section>",
         user = escape_html(user),
         table = table
     )
@@ -237,6 +247,15 @@ mod tests {
         assert!(page.contains("<th>Email</th><td>(not sent)</td>"));
         assert!(page.contains("<th>accept</th><td>*/*</td>"));
         assert_eq!(s.groups(), vec!["admins", "staff"]);
+    }
+
+    #[test]
+    fn signed_in_pages_show_the_aws_identity_id_only() {
+        let page = home(&seen(&[("x-forwarded-user", "alice")]));
+        assert!(page.contains("fetch('/oauth2/aws-credentials'"), "{page}");
+        assert!(page.contains("c.identity_id"), "{page}");
+        assert!(!page.contains("secret_access_key") && !page.contains("session_token"));
+        assert!(!home(&seen(&[])).contains("aws-credentials"));
     }
 
     #[test]

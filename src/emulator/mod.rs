@@ -4,7 +4,9 @@
 //!
 //! Endpoints: `/oauth2/authorize`, `/login`, `/oauth2/token`, `/oauth2/userInfo`,
 //! `/oauth2/revoke`, `/logout`, `/error`, and on the issuer
-//! `/{user_pool_id}/.well-known/openid-configuration` and `/.well-known/jwks.json`.
+//! `/{user_pool_id}/.well-known/openid-configuration` and `/.well-known/jwks.json`; and,
+//! for the configured `identity_pools`, the `cognito-identity` JSON 1.1 API at `POST /`
+//! (`GetId`, `GetCredentialsForIdentity`; see [`identity`]).
 //!
 //! The hosted UI's account pages, each carrying the authorize parameters and ending in
 //! the code redirect ([`account`]): `/signup`, `/confirmUser`, `/forgotPassword`,
@@ -31,7 +33,7 @@
 //! | `POST /_emulator/admin-get-user {"username":…}` | `{"username","sub","status","enabled","attributes","groups","created_at"}` |
 //! | `GET /_emulator/outbox[?username=…]` | `{"messages":[…]}`: codes and invitations "sent" by email/SMS (codes are also logged). |
 //! | `POST /_emulator/advance-clock {"seconds":N}` | moves the emulator's clock ahead (at most ten years in total). |
-//! | `GET /_emulator/stats` | `{"token_requests":N,"jwks_requests":N,"authorize_requests":N,"userinfo_requests":N,"revoke_requests":N}` |
+//! | `GET /_emulator/stats` | `{"token_requests":N,"jwks_requests":N,"authorize_requests":N,"userinfo_requests":N,"revoke_requests":N,"identity_requests":N}` |
 
 mod account;
 mod authorize;
@@ -41,6 +43,7 @@ pub mod config;
 mod cookies;
 mod discovery;
 mod hooks;
+mod identity;
 mod keys;
 mod logout;
 mod pages;
@@ -70,7 +73,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use config::{
     load_config, load_config_str, ClientConfig, ConfigProblems, EmulatorConfig, HooksConfig,
-    OAuthFlow, UserConfig,
+    IdentityPoolConfig, OAuthFlow, UserConfig, DEMO_IDENTITY_POOL,
 };
 pub use response::Body;
 
@@ -107,6 +110,7 @@ pub struct Emulator {
     outbox: Outbox,
     clock: Clock,
     stats: Stats,
+    identity: identity::IdentityService,
     discovery_path: String,
     jwks_path: String,
 }
@@ -120,6 +124,7 @@ impl Emulator {
         }
         let pool = Pool::new(&config);
         Ok(Arc::new(Emulator {
+            identity: identity::IdentityService::new(&config),
             discovery_path: format!("/{}/.well-known/openid-configuration", pool.user_pool_id),
             jwks_path: format!("/{}/.well-known/jwks.json", pool.user_pool_id),
             pool,
@@ -205,6 +210,7 @@ impl Emulator {
             "/oauth2/revoke" if post => revoke::handle(self, &parts, body).await,
             "/logout" if get => logout::handle(self, &parts),
             "/error" if get => authorize::error_page(&parts),
+            "/" if post => identity::handle(self, &parts, body).await,
             "/oauth2/authorize"
             | "/login"
             | "/oauth2/token"

@@ -12,6 +12,8 @@ pub struct Stats {
     pub authorize_requests: AtomicU64,
     pub userinfo_requests: AtomicU64,
     pub revoke_requests: AtomicU64,
+    /// Calls of the `cognito-identity` API (`POST /`).
+    pub identity_requests: AtomicU64,
 }
 
 impl Stats {
@@ -27,6 +29,7 @@ impl Stats {
             "authorize_requests": get(&self.authorize_requests),
             "userinfo_requests": get(&self.userinfo_requests),
             "revoke_requests": get(&self.revoke_requests),
+            "identity_requests": get(&self.identity_requests),
         })
     }
 }

@@ -37,7 +37,7 @@ impl Emulator {
     }
 
     /// Like [`Emulator::start`], with `pool_extra` added as top-level keys of the
-    /// emulator config (e.g. `sign_in:` / `sign_up:` sections).
+    /// emulator config (e.g. `sign_in:`, `sign_up:`, `identity_pools:`).
     pub fn start_with(sidecar_port: u16, client_extra: &str, pool_extra: &str) -> Emulator {
         Self::start_with_on(free_port(), sidecar_port, client_extra, pool_extra)
     }

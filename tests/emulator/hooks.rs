@@ -142,6 +142,6 @@ async fn stats_count_requests_by_endpoint() {
     let stats: Value = emu.stats().await;
     assert_eq!(
         stats,
-        json!({"token_requests": 1, "jwks_requests": 2, "authorize_requests": 1, "userinfo_requests": 1, "revoke_requests": 0})
+        json!({"token_requests": 1, "jwks_requests": 2, "authorize_requests": 1, "userinfo_requests": 1, "revoke_requests": 0, "identity_requests": 0})
     );
 }

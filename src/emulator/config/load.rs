@@ -8,8 +8,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::{
-    validate, ClientConfig, ConfigProblems, EmulatorConfig, HooksConfig, SignInConfig,
-    SignUpConfig, UserConfig,
+    validate, ClientConfig, ConfigProblems, EmulatorConfig, HooksConfig, IdentityPoolConfig,
+    SignInConfig, SignUpConfig, UserConfig,
 };
 
 /// Top-level keys and whether they are required.
@@ -24,6 +24,7 @@ const TOP_LEVEL: &[(&str, bool)] = &[
     ("sign_up", false),
     ("clients", true),
     ("users", false),
+    ("identity_pools", false),
 ];
 
 /// Loads the emulator config at `path`, or the built-in demo pool when `None`.
@@ -102,6 +103,10 @@ fn check_sections(tree: &Map<String, Value>, problems: &mut Vec<String>) {
             }
             "users" => {
                 each::<UserConfig>(key, value, problems);
+                Ok(())
+            }
+            "identity_pools" => {
+                each::<IdentityPoolConfig>(key, value, problems);
                 Ok(())
             }
             _ => Ok(()),

@@ -68,6 +68,28 @@ pub struct EmulatorConfig {
     pub clients: Vec<ClientConfig>,
     #[serde(default)]
     pub users: Vec<UserConfig>,
+    /// Identity pools served as the `cognito-identity` API at `POST /`.
+    #[serde(default)]
+    pub identity_pools: Vec<IdentityPoolConfig>,
+}
+
+/// One identity pool whose authentication provider is this user pool
+/// (cognito-protocol.md §4).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityPoolConfig {
+    /// `<region>:<uuid>`.
+    pub id: String,
+    /// Guests (no `Logins`) get identities and credentials (§4.4).
+    #[serde(default)]
+    pub allow_unauthenticated: bool,
+    /// App clients whose ID tokens the pool accepts (Cognito's
+    /// `CognitoIdentityProviders[].ClientId`); default: every client of the pool.
+    #[serde(default)]
+    pub client_ids: Vec<String>,
+    /// Lifetime of issued credentials. Cognito fixes it at 1 hour; tests may shorten it.
+    #[serde(default = "defaults::credentials_validity")]
+    pub credentials_validity: HumanDuration,
 }
 
 /// `hooks:` — the `/_emulator/*` test endpoints (off unless enabled).
@@ -199,6 +221,9 @@ fn string_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String
         .collect())
 }
 
+/// The identity pool of the built-in demo pool.
+pub const DEMO_IDENTITY_POOL: &str = "us-east-1:0c0ffee0-0000-4000-8000-000000000001";
+
 impl EmulatorConfig {
     /// The built-in pool of `cognito-sidecar demo` and `emulator` without `-c`.
     pub fn demo() -> Self {
@@ -250,6 +275,12 @@ impl EmulatorConfig {
                 ),
                 user("bob", "0b6e3c9a-2f4d-4a81-b7e5-9c8d7e6f5a4b", vec![], false),
             ],
+            identity_pools: vec![IdentityPoolConfig {
+                id: DEMO_IDENTITY_POOL.into(),
+                allow_unauthenticated: true,
+                client_ids: Vec::new(),
+                credentials_validity: defaults::credentials_validity(),
+            }],
         }
     }
 
@@ -291,6 +322,10 @@ mod defaults {
     }
     pub fn refresh_token_validity() -> HumanDuration {
         HumanDuration(Duration::from_secs(30 * 24 * 3600))
+    }
+    /// Identity-pool credentials last one hour (cognito-protocol.md §4.3).
+    pub fn credentials_validity() -> HumanDuration {
+        HumanDuration(Duration::from_secs(3600))
     }
     pub fn zero() -> HumanDuration {
         HumanDuration(Duration::ZERO)

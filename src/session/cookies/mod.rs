@@ -4,8 +4,8 @@
 //! per-attempt sign-in cookie in [`csrf`].
 //!
 //! Our cookies for a base name `NAME` (`session.cookie_name`) are `NAME` (a session that
-//! fits one cookie), `NAME_0`..`NAME_3` (a chunked session) and `NAME_csrf_<id>` (one per
-//! sign-in in progress). Names are compared case-sensitively, as RFC 6265 §5.4 does.
+//! fits one cookie), `NAME_0`..`NAME_3` (a chunked session), `NAME_csrf_<id>` (one per
+//! sign-in in progress) and `NAME_guest` (a guest's identity-pool identity). Names are compared case-sensitively, as RFC 6265 §5.4 does.
 
 pub mod chunks;
 pub mod csrf;
@@ -16,7 +16,7 @@ pub use csrf::{
     csrf_cookie_name, open_signin, signins_to_expire, SignInState, MAX_PENDING_SIGNINS,
     SIGNIN_TTL_SECS,
 };
-pub use set::{clear_session, expire_cookie, set_session, set_signin, CookieError};
+pub use set::{clear_session, expire_cookie, set_guest, set_session, set_signin, CookieError};
 
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue};
@@ -39,6 +39,8 @@ pub(crate) enum OwnName {
     OddChunk,
     /// `NAME_csrf…`: sign-in state.
     Csrf,
+    /// `NAME_guest`: the identity-pool identity of a visitor who is not signed in.
+    Guest,
 }
 
 /// Classifies `name` against the base name; `None` means a foreign cookie.
@@ -50,6 +52,9 @@ pub(crate) fn classify(base: &[u8], name: &[u8]) -> Option<OwnName> {
     let suffix = rest.strip_prefix(b"_")?;
     if suffix.starts_with(b"csrf") {
         return Some(OwnName::Csrf);
+    }
+    if suffix == b"guest" {
+        return Some(OwnName::Guest);
     }
     if suffix.is_empty() || !suffix.iter().all(u8::is_ascii_digit) {
         return None;
@@ -127,7 +132,7 @@ pub fn request_cookies(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Removes our cookies (`NAME`, `NAME_<digits>`, `NAME_csrf…`) from every `Cookie`
+/// Removes our cookies (`NAME`, `NAME_<digits>`, `NAME_csrf…`, `NAME_guest`) from every `Cookie`
 /// header before the request is forwarded, so the upstream never sees session material.
 /// Other items are kept byte-for-byte and in order, joined with `; `; a header left with
 /// nothing is removed. Every item is examined here (no cap): a cap would let our cookies

@@ -71,6 +71,17 @@ pub fn set_signin(name: &str, sealed: &str, secure: bool) -> Result<HeaderValue,
     build(name, sealed, secure, Some(super::SIGNIN_TTL_SECS))
 }
 
+/// The guest-identity cookie (`NAME_guest`, see `crate::identity_pool`), living
+/// `max_age_secs`.
+pub fn set_guest(
+    name: &str,
+    sealed: &str,
+    secure: bool,
+    max_age_secs: u64,
+) -> Result<HeaderValue, CookieError> {
+    build(name, sealed, secure, Some(max_age_secs))
+}
+
 /// A removal for one cookie; `None` if `name` cannot be a cookie name (then the browser
 /// cannot hold such a cookie either).
 pub fn expire_cookie(name: &str, secure: bool) -> Option<HeaderValue> {

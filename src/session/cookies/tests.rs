@@ -37,12 +37,15 @@ fn classify_recognises_our_names_only() {
     );
     assert_eq!(c("_cognito_sidecar_csrf"), Some(OwnName::Csrf));
     assert_eq!(c("_cognito_sidecar_csrf_abc"), Some(OwnName::Csrf));
+    assert_eq!(c("_cognito_sidecar_guest"), Some(OwnName::Guest));
     for foreign in [
         "_cognito_sidecar_-1",
         "_cognito_sidecar_",
         "_cognito_sidecar_x",
         "_cognito_sidecarx",
         "_cognito_sidecar_1a",
+        "_cognito_sidecar_guests",
+        "_cognito_sidecar_Guest",
         "_Cognito_sidecar",
         "cognito_sidecar",
         "",
@@ -102,6 +105,7 @@ fn strip_keeps_foreign_items_byte_for_byte() {
         b"_cognito_sidecar_0=x; _cognito_sidecar_1=y",
         b"_cognito_sidecar_csrf_AbCdEf=z; weird;  spaced = v ",
         b"_cognito_sidecar_-1=keep; _cognito_sidecar_99=drop",
+        b"_cognito_sidecar_guest=g; _cognito_sidecar_guests=keep",
     ]);
     strip_own_cookies(&mut map, NAME);
     assert_eq!(
@@ -109,7 +113,8 @@ fn strip_keeps_foreign_items_byte_for_byte() {
         [
             &b"theme=dark; lang=en-US"[..],
             b"weird; spaced = v",
-            b"_cognito_sidecar_-1=keep"
+            b"_cognito_sidecar_-1=keep",
+            b"_cognito_sidecar_guests=keep"
         ]
     );
 }

@@ -6,6 +6,7 @@
 
 mod clients;
 mod experience;
+mod identity_pools;
 mod users;
 
 use std::time::Duration;
@@ -26,6 +27,7 @@ pub fn validate(config: &EmulatorConfig) -> Vec<String> {
     experience::check_sign_up(&config.sign_up, &mut problems);
     clients::check_clients(config, &mut problems);
     users::check_users(config, &mut problems);
+    identity_pools::check_identity_pools(config, &mut problems);
     problems
 }
 

@@ -173,3 +173,27 @@ fn email_usernames_are_fine_in_an_email_pool() {
     });
     assert_eq!(found, Vec::<String>::new());
 }
+
+#[test]
+fn identity_pool_problems_are_reported() {
+    let found = with(|c| {
+        let pool = c.identity_pools[0].clone();
+        c.identity_pools.push(pool.clone());
+        c.identity_pools
+            .push(crate::emulator::config::IdentityPoolConfig {
+                id: "us-east-1_NOTIDENTITY".into(),
+                client_ids: vec!["local-client".into(), "ghost".into()],
+                credentials_validity: crate::config::HumanDuration::secs(13 * 3600),
+                ..pool
+            });
+    });
+    assert_eq!(
+        found,
+        vec![
+            "identity_pools[1].id: `us-east-1:0c0ffee0-0000-4000-8000-000000000001` is used by another identity pool; ids must be unique",
+            "identity_pools[2].id: `us-east-1_NOTIDENTITY` must be `<region>:<uuid>`, e.g. us-east-1:0f1e2d3c-4b5a-6978-8899-aabbccddeeff",
+            "identity_pools[2].client_ids[1]: `ghost` is not a client of this pool; list one of clients[].client_id",
+            "identity_pools[2].credentials_validity: must be between 1s and 12h",
+        ]
+    );
+}
