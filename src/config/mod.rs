@@ -5,9 +5,11 @@
 //! semantic checks that report every problem at once live in [`validate`].
 
 mod load;
+mod redis;
 mod types;
 mod validate;
 
 pub use load::{load, load_from_str, ConfigErrors};
+pub use redis::{RedisConfig, RedisUrl, StoreKind, Topology};
 pub use types::*;
 pub use validate::decode_secret;
