@@ -1,0 +1,98 @@
+//! A real `redis-server` (Debian package `redis-server`) on a loopback port for the
+//! tests that need a shared session store; stopped and restarted on the same port to
+//! prove recovery. Never skipped: a missing server fails with how to install it.
+
+use std::process::Command;
+use std::time::Duration;
+
+use super::{free_port, Proc};
+
+pub struct RedisServer {
+    pub port: u16,
+    proc: Option<Proc>,
+}
+
+/// Fails the test (never skips it) when the Redis binaries are missing.
+fn require(program: &str) {
+    let found = Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "`{program}` is not installed; ./test.sh installs it (Debian packages redis-server and redis-tools)"
+    );
+}
+
+impl RedisServer {
+    pub fn start() -> RedisServer {
+        let mut server = RedisServer {
+            port: free_port(),
+            proc: None,
+        };
+        server.restart();
+        server
+    }
+
+    /// Starts (again) on the same port with an empty, memory-only database.
+    pub fn restart(&mut self) {
+        require("redis-server");
+        let port = self.port.to_string();
+        let mut proc = Proc::spawn_program(
+            "redis-server",
+            &[
+                "--port",
+                &port,
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+        );
+        proc.wait_listening(self.port);
+        self.proc = Some(proc);
+    }
+
+    /// Kills the server; the port refuses connections until [`RedisServer::restart`].
+    pub fn stop(&mut self) {
+        self.proc = None;
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            assert!(start.elapsed() < Duration::from_secs(10), "redis did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// Runs `redis-cli` against this server and returns what it printed (raw bytes
+    /// rendered lossily, as a dump of the database would show them).
+    pub fn cli(&self, args: &[&str]) -> String {
+        require("redis-cli");
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("run redis-cli");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Every key with its raw value (strings and sets), for "no plaintext" checks.
+    pub fn dump(&self) -> String {
+        let mut out = String::new();
+        for key in self.cli(&["--raw", "KEYS", "*"]).lines() {
+            let kind = self.cli(&["--raw", "TYPE", key]);
+            let value = match kind.trim() {
+                "string" => self.cli(&["--raw", "GET", key]),
+                "set" => self.cli(&["--raw", "SMEMBERS", key]),
+                other => format!("<{other}>"),
+            };
+            out.push_str(&format!("{key} => {value}\n"));
+        }
+        out
+    }
+}
