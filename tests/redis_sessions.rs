@@ -4,6 +4,7 @@
 //! other, Redis frozen or stopped means 503 and not-ready (never signed in or out by
 //! default) and recovery without restarting the sidecar, the database holds nothing
 //! readable, and `sessions revoke --sub` ends every session of a user.
+#![cfg(feature = "redis-store")]
 
 mod common;
 
@@ -223,10 +224,7 @@ async fn redis_outage_fails_closed_and_recovers_without_restart() {
     );
     let again = Browser::new(s.a.port);
     assert_eq!(again.sign_in("/", "alice").await.status(), 200);
-    assert_eq!(
-        api(&again, &s.b, "/back").await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(api(&again, &s.b, "/back").await.status(), StatusCode::OK);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -271,9 +269,15 @@ async fn sessions_revoke_ends_every_session_of_a_user() {
         ],
         &[],
     );
-    assert_eq!(cli.wait_exit(Duration::from_secs(20)), Some(0), "{}", cli.logs());
+    assert_eq!(
+        cli.wait_exit(Duration::from_secs(20)),
+        Some(0),
+        "{}",
+        cli.logs()
+    );
     assert!(
-        cli.stdout().contains(&format!("ended 2 session(s) of {ALICE_SUB}")),
+        cli.stdout()
+            .contains(&format!("ended 2 session(s) of {ALICE_SUB}")),
         "{}",
         cli.stdout()
     );
@@ -293,9 +297,20 @@ async fn sessions_revoke_refuses_cookie_store_configs() {
     let config = common::proxy_config(free_port(), "http://127.0.0.1:9", "http://127.0.0.1:9", "");
     let (_dir, path) = common::write_temp("config.yaml", &config);
     let mut cli = Proc::spawn(
-        &["sessions", "revoke", "--sub", ALICE_SUB, "-c", path_str(&path)],
+        &[
+            "sessions",
+            "revoke",
+            "--sub",
+            ALICE_SUB,
+            "-c",
+            path_str(&path),
+        ],
         &[],
     );
     assert_eq!(cli.wait_exit(Duration::from_secs(20)), Some(2));
-    assert!(cli.logs().contains("needs a server-side store"), "{}", cli.logs());
+    assert!(
+        cli.logs().contains("needs a server-side store"),
+        "{}",
+        cli.logs()
+    );
 }

@@ -12,13 +12,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cognito_sidecar::auth::{coordinate, RefreshError};
-use cognito_sidecar::config::RedisConfig;
 use cognito_sidecar::session::seal::KeyRing;
 use cognito_sidecar::session::store::cookie::CookieStore;
-use cognito_sidecar::session::store::redis::{RedisBackend, RedisStore};
 use cognito_sidecar::session::store::{CookieSpec, Loaded, Lookup, SessionStore, StoreError};
 use cognito_sidecar::session::Session;
-use common::redis::RedisServer;
 use http::HeaderValue;
 
 const NAME: &str = "_cognito_sidecar";
@@ -99,7 +96,11 @@ async fn save_and_load<S: SessionStore>(store: &S) {
     ));
     let mut tampered = jar.clone();
     let mid = tampered[0].1.len() / 2;
-    let flipped = if &tampered[0].1[mid..=mid] == "A" { "B" } else { "A" };
+    let flipped = if &tampered[0].1[mid..=mid] == "A" {
+        "B"
+    } else {
+        "A"
+    };
     tampered[0].1.replace_range(mid..=mid, flipped);
     assert!(matches!(
         store.load(&tampered, now()).await.unwrap(),
@@ -221,30 +222,7 @@ async fn revoke_user<S: SessionStore>(store: &S) {
     }
 }
 
-// ---- the two stores ----
-
-struct RedisFixture {
-    server: RedisServer,
-}
-
-fn redis_config(url: &str, prefix: &str) -> RedisConfig {
-    serde_saphyr::from_str(&format!(
-        "url: {url}\nkey_prefix: \"{prefix}\"\ncommand_timeout: 500ms\nconnect_timeout: 500ms\nlock_timeout: 3s"
-    ))
-    .unwrap()
-}
-
-impl RedisFixture {
-    fn start() -> Self {
-        cognito_sidecar::install_crypto_provider();
-        RedisFixture {
-            server: RedisServer::start(),
-        }
-    }
-    fn backend(&self) -> RedisBackend {
-        RedisBackend::new(&redis_config(&self.server.url(), "conformance:")).unwrap()
-    }
-}
+// ---- the cookie store ----
 
 #[tokio::test]
 async fn cookie_store_conforms() {
@@ -259,20 +237,6 @@ async fn cookie_store_conforms() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_store_conforms() {
-    let redis = RedisFixture::start();
-    let keys = keys();
-    let backend = redis.backend();
-    let store = RedisStore::new(&backend, spec(&keys, 3600));
-    save_and_load(&store).await;
-    refresh_replaces_the_session(&store).await;
-    delete_ends_the_session(&store).await;
-    revoke_user(&store).await;
-    assert!(store.ping().await.is_ok());
-    expiry(&RedisStore::new(&backend, spec(&keys, 2))).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cookie_replicas_cannot_coordinate_a_refresh() {
     let keys = keys();
     let (a, b) = (
@@ -284,83 +248,128 @@ async fn cookie_replicas_cannot_coordinate_a_refresh() {
     assert_eq!(concurrent_refresh(&a, &b).await, 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_replicas_redeem_a_refresh_token_once() {
-    let redis = RedisFixture::start();
-    let keys = keys();
-    // Two replicas: two clients, one Redis.
-    let (ba, bb) = (redis.backend(), redis.backend());
-    let (a, b) = (
-        RedisStore::new(&ba, spec(&keys, 3600)),
-        RedisStore::new(&bb, spec(&keys, 3600)),
-    );
-    for _ in 0..3 {
-        assert_eq!(concurrent_refresh(&a, &b).await, 1);
-    }
-}
+// ---- the Redis store: the same suite, then what only it promises ----
 
-// ---- what only the Redis store promises ----
+#[cfg(feature = "redis-store")]
+mod redis_store {
+    use super::*;
+    use cognito_sidecar::config::RedisConfig;
+    use cognito_sidecar::session::store::redis::{RedisBackend, RedisStore};
+    use common::redis::RedisServer;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_database_holds_no_plaintext_and_ttl_follows_the_lifetime() {
-    let redis = RedisFixture::start();
-    let keys = keys();
-    let backend = redis.backend();
-    let store = RedisStore::new(&backend, spec(&keys, 600));
-    let jar = created(&store, &session("sub-dump-1234", now() + 3600)).await;
-    let dump = redis.server.dump();
-    assert!(dump.contains("conformance:s:"), "{dump}");
-    for secret in [
-        EMAIL,
-        REFRESH,
-        ACCESS,
-        "alice",
-        "admins",
-        "sub-dump-1234",
-        &jar[0].1,
-    ] {
-        assert!(!dump.contains(secret), "`{secret}` is readable in:\n{dump}");
+    struct RedisFixture {
+        server: RedisServer,
     }
-    // The cookie is an opaque sealed ticket, not the session.
-    assert!(jar[0].1.len() < 200, "{}", jar[0].1);
-    let key = dump
-        .lines()
-        .find_map(|l| l.split(" => ").next().filter(|k| k.contains(":s:")))
+
+    fn redis_config(url: &str, prefix: &str) -> RedisConfig {
+        serde_saphyr::from_str(&format!(
+            "url: {url}\nkey_prefix: \"{prefix}\"\ncommand_timeout: 500ms\nconnect_timeout: 500ms\nlock_timeout: 3s"
+        ))
         .unwrap()
-        .to_string();
-    let ttl: u64 = redis.server.cli(&["TTL", &key]).trim().parse().unwrap();
-    assert!((590..=600).contains(&ttl), "TTL {ttl}");
-}
+    }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_down_fails_closed_and_recovers_without_a_new_client() {
-    let mut redis = RedisFixture::start();
-    let keys = keys();
-    let backend = redis.backend();
-    let store = RedisStore::new(&backend, spec(&keys, 3600));
-    let s = session("sub-outage", now() + 3600);
-    let jar = created(&store, &s).await;
-
-    redis.server.stop();
-    let started = Instant::now();
-    let err = store.load(&jar, now()).await.unwrap_err();
-    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
-    assert!(started.elapsed() < Duration::from_secs(3), "must fail fast");
-    assert!(store.create(&s, &[], now()).await.is_err());
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert!(store.ping().await.is_err());
-
-    // Back, empty (memory only): the same client reconnects by itself.
-    redis.server.restart();
-    let start = Instant::now();
-    let jar = loop {
-        if let Ok(set) = store.create(&s, &[], now()).await {
-            let mut jar = Vec::new();
-            apply(&mut jar, &set);
-            break jar;
+    impl RedisFixture {
+        fn start() -> Self {
+            cognito_sidecar::install_crypto_provider();
+            RedisFixture {
+                server: RedisServer::start(),
+            }
         }
-        assert!(start.elapsed() < Duration::from_secs(10), "no recovery");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    assert_eq!(found(&store, &jar).await.session, s);
+        fn backend(&self) -> RedisBackend {
+            RedisBackend::new(&redis_config(&self.server.url(), "conformance:")).unwrap()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_store_conforms() {
+        let redis = RedisFixture::start();
+        let keys = keys();
+        let backend = redis.backend();
+        let store = RedisStore::new(&backend, spec(&keys, 3600));
+        save_and_load(&store).await;
+        refresh_replaces_the_session(&store).await;
+        delete_ends_the_session(&store).await;
+        revoke_user(&store).await;
+        assert!(store.ping().await.is_ok());
+        expiry(&RedisStore::new(&backend, spec(&keys, 2))).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_replicas_redeem_a_refresh_token_once() {
+        let redis = RedisFixture::start();
+        let keys = keys();
+        // Two replicas: two clients, one Redis.
+        let (ba, bb) = (redis.backend(), redis.backend());
+        let (a, b) = (
+            RedisStore::new(&ba, spec(&keys, 3600)),
+            RedisStore::new(&bb, spec(&keys, 3600)),
+        );
+        for _ in 0..3 {
+            assert_eq!(concurrent_refresh(&a, &b).await, 1);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_database_holds_no_plaintext_and_ttl_follows_the_lifetime() {
+        let redis = RedisFixture::start();
+        let keys = keys();
+        let backend = redis.backend();
+        let store = RedisStore::new(&backend, spec(&keys, 600));
+        let jar = created(&store, &session("sub-dump-1234", now() + 3600)).await;
+        let dump = redis.server.dump();
+        assert!(dump.contains("conformance:s:"), "{dump}");
+        for secret in [
+            EMAIL,
+            REFRESH,
+            ACCESS,
+            "alice",
+            "admins",
+            "sub-dump-1234",
+            &jar[0].1,
+        ] {
+            assert!(!dump.contains(secret), "`{secret}` is readable in:\n{dump}");
+        }
+        // The cookie is an opaque sealed ticket, not the session.
+        assert!(jar[0].1.len() < 200, "{}", jar[0].1);
+        let key = dump
+            .lines()
+            .find_map(|l| l.split(" => ").next().filter(|k| k.contains(":s:")))
+            .unwrap()
+            .to_string();
+        let ttl: u64 = redis.server.cli(&["TTL", &key]).trim().parse().unwrap();
+        assert!((590..=600).contains(&ttl), "TTL {ttl}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_down_fails_closed_and_recovers_without_a_new_client() {
+        let mut redis = RedisFixture::start();
+        let keys = keys();
+        let backend = redis.backend();
+        let store = RedisStore::new(&backend, spec(&keys, 3600));
+        let s = session("sub-outage", now() + 3600);
+        let jar = created(&store, &s).await;
+
+        redis.server.stop();
+        let started = Instant::now();
+        let err = store.load(&jar, now()).await.unwrap_err();
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+        assert!(started.elapsed() < Duration::from_secs(3), "must fail fast");
+        assert!(store.create(&s, &[], now()).await.is_err());
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert!(store.ping().await.is_err());
+
+        // Back, empty (memory only): the same client reconnects by itself.
+        redis.server.restart();
+        let start = Instant::now();
+        let jar = loop {
+            if let Ok(set) = store.create(&s, &[], now()).await {
+                let mut jar = Vec::new();
+                apply(&mut jar, &set);
+                break jar;
+            }
+            assert!(start.elapsed() < Duration::from_secs(10), "no recovery");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(found(&store, &jar).await.session, s);
+    }
 }

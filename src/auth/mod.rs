@@ -5,7 +5,7 @@
 
 mod refresh;
 
-pub use refresh::{coordinate, Refreshed, RefreshError};
+pub use refresh::{coordinate, RefreshError, Refreshed};
 
 use std::sync::Arc;
 

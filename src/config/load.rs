@@ -200,10 +200,11 @@ fn section_mut<'a>(
     tree: &'a mut Map<String, Value>,
     path: &[&str],
 ) -> Option<&'a mut Map<String, Value>> {
-    path.iter().try_fold(tree, |node, key| match node.get_mut(*key) {
-        Some(Value::Object(map)) => Some(map),
-        _ => None,
-    })
+    path.iter()
+        .try_fold(tree, |node, key| match node.get_mut(*key) {
+            Some(Value::Object(map)) => Some(map),
+            _ => None,
+        })
 }
 
 /// Kubernetes secret files often end in one newline; the secret is what comes before it.

@@ -264,7 +264,11 @@ mod tests {
         assert_eq!(r.topology(), Topology::Standalone);
         assert_eq!(r.key_prefix, "cognito-sidecar:");
         let problems = validate(StoreKind::Redis, Some(&r));
-        assert_eq!(problems.is_empty(), cfg!(feature = "redis-store"), "{problems:?}");
+        assert_eq!(
+            problems.is_empty(),
+            cfg!(feature = "redis-store"),
+            "{problems:?}"
+        );
     }
 
     #[test]

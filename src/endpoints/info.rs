@@ -6,8 +6,8 @@ use http::{HeaderMap, Response, StatusCode};
 
 use crate::app::{unix_now, App, Settings};
 use crate::auth::{authenticate, AuthOutcome};
-use crate::session::store::SessionStore;
 use crate::respond::{self, Body};
+use crate::session::store::SessionStore;
 
 pub async fn userinfo(settings: &Settings, app: &App, headers: &HeaderMap) -> Response<Body> {
     match authenticate(app, settings, headers, unix_now()).await {

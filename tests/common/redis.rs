@@ -60,7 +60,10 @@ impl RedisServer {
         self.proc = None;
         let start = std::time::Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-            assert!(start.elapsed() < Duration::from_secs(10), "redis did not stop");
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "redis did not stop"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }

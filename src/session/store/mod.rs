@@ -220,7 +220,7 @@ impl SessionStore for Store<'_> {
 pub enum SessionBackend {
     Cookie,
     #[cfg(feature = "redis-store")]
-    Redis(redis::RedisBackend),
+    Redis(Box<redis::RedisBackend>),
 }
 
 /// Why the configured store could not be set up (config errors).
@@ -241,7 +241,7 @@ impl SessionBackend {
             (crate::config::StoreKind::Cookie, _) => Ok(Self::Cookie),
             #[cfg(feature = "redis-store")]
             (crate::config::StoreKind::Redis, Some(redis)) => {
-                Ok(Self::Redis(redis::RedisBackend::new(redis)?))
+                Ok(Self::Redis(Box::new(redis::RedisBackend::new(redis)?)))
             }
             _ => Err(StoreSetupError::RedisUnavailable),
         }

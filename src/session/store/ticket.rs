@@ -91,8 +91,8 @@ impl Ticket {
     /// Encrypts `plaintext` for storage under the key named `key_name`:
     /// `version (1) ‖ nonce (12) ‖ ciphertext ‖ tag (16)`.
     pub fn seal_value(&self, key_name: &str, plaintext: &[u8]) -> Result<Vec<u8>, TicketError> {
-        let key = RandomizedNonceKey::new(&AES_256_GCM, &*self.key)
-            .map_err(|_| TicketError::Crypto)?;
+        let key =
+            RandomizedNonceKey::new(&AES_256_GCM, &*self.key).map_err(|_| TicketError::Crypto)?;
         let mut in_out = Zeroizing::new(plaintext.to_vec());
         let nonce = key
             .seal_in_place_append_tag(Aad::from(value_aad(key_name)), &mut *in_out)
@@ -119,7 +119,7 @@ impl Ticket {
             .open_in_place(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(value_aad(key_name)),
-                &mut *buf,
+                &mut buf,
             )
             .ok()?
             .len();

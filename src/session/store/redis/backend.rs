@@ -42,7 +42,7 @@ pub enum RedisSetupError {
 enum Connection {
     Single(ConnectionManager),
     Cluster(ClusterConnection),
-    Sentinel(SentinelConnection),
+    Sentinel(Box<SentinelConnection>),
 }
 
 /// A shared Redis, ready to run commands. Cheap to share behind `Arc`.
@@ -88,7 +88,10 @@ impl RedisBackend {
                     .url
                     .as_ref()
                     .ok_or_else(|| RedisSetupError::Config("url: missing".into()))?;
-                let info = with_credentials(url.0.as_str().into_connection_info().map_err(setup)?, config);
+                let info = with_credentials(
+                    url.0.as_str().into_connection_info().map_err(setup)?,
+                    config,
+                );
                 let client = match certs {
                     Some(certs) => Client::build_with_tls(info, certs),
                     None => Client::open(info),
@@ -120,17 +123,19 @@ impl RedisBackend {
                     builder = builder.certs(certs);
                 }
                 let client = builder.build().map_err(setup)?;
-                Connection::Cluster(client.get_pending_async_connection_with_config(
-                    ClusterConfig::new()
-                        .set_connection_timeout(connect)
-                        .set_response_timeout(command),
-                ))
+                Connection::Cluster(
+                    client.get_pending_async_connection_with_config(
+                        ClusterConfig::new()
+                            .set_connection_timeout(connect)
+                            .set_response_timeout(command),
+                    ),
+                )
             }
-            Topology::Sentinel => Connection::Sentinel(SentinelConnection::new(
+            Topology::Sentinel => Connection::Sentinel(Box::new(SentinelConnection::new(
                 config,
                 certs,
                 manager_config,
-            )?),
+            )?)),
         };
         Ok(Self {
             connection,
@@ -182,10 +187,7 @@ impl RedisBackend {
                 }
             }
         }
-        let result = self
-            .query::<String>(&redis::cmd("PING"))
-            .await
-            .map(|_| ());
+        let result = self.query::<String>(&redis::cmd("PING")).await.map(|_| ());
         if let Ok(mut cached) = self.health.lock() {
             *cached = Some((Instant::now(), result.clone()));
         }
@@ -266,9 +268,8 @@ impl SentinelConnection {
         let tls = addresses
             .iter()
             .any(|a| matches!(a, ConnectionAddr::TcpTls { .. }));
-        let mut builder =
-            SentinelClientBuilder::new(addresses, master, SentinelServerType::Master)
-                .map_err(setup)?;
+        let mut builder = SentinelClientBuilder::new(addresses, master, SentinelServerType::Master)
+            .map_err(setup)?;
         if let Some(password) = sentinel_password {
             builder = builder.set_client_to_sentinel_password(password);
         }

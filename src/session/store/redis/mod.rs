@@ -55,7 +55,7 @@ impl<'a> RedisStore<'a> {
         format!("{}l:{storage_id}", self.backend.prefix)
     }
 
-    fn ticket<'l>(loaded: &'l Loaded) -> Result<&'l Ticket, StoreError> {
+    fn ticket(loaded: &Loaded) -> Result<&Ticket, StoreError> {
         loaded
             .ticket
             .as_ref()
@@ -93,7 +93,9 @@ impl SessionStore for RedisStore<'_> {
             .open_value(&key, &stored)
             .and_then(|plain| Session::decode(&plain))
         else {
-            tracing::warn!("a stored session does not open with its ticket; treating it as no session");
+            tracing::warn!(
+                "a stored session does not open with its ticket; treating it as no session"
+            );
             return Ok(Lookup::Invalid);
         };
         let reseal = if opened.needs_reseal {
@@ -212,9 +214,8 @@ impl SessionStore for RedisStore<'_> {
     async fn lock_refresh(&self, loaded: &Loaded) -> Result<RefreshLock, StoreError> {
         let storage_id = Self::ticket(loaded)?.storage_id();
         let mut token = [0u8; 16];
-        aws_lc_rs::rand::fill(&mut token).map_err(|_| {
-            StoreError::Write("the system random number generator failed".into())
-        })?;
+        aws_lc_rs::rand::fill(&mut token)
+            .map_err(|_| StoreError::Write("the system random number generator failed".into()))?;
         let token = hex(&token);
         let millis = u64::try_from(self.backend.lock_timeout.as_millis()).unwrap_or(u64::MAX);
         let got: Option<String> = self
