@@ -9,7 +9,7 @@ mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cognito_sidecar::auth::{coordinate, RefreshError};
 use cognito_sidecar::session::seal::KeyRing;
@@ -256,6 +256,7 @@ mod redis_store {
     use cognito_sidecar::config::RedisConfig;
     use cognito_sidecar::session::store::redis::{RedisBackend, RedisStore};
     use common::redis::RedisServer;
+    use std::time::Instant;
 
     struct RedisFixture {
         server: RedisServer,
