@@ -316,3 +316,50 @@ mod tests {
         assert!(!serde_json::to_string(&r).unwrap().contains("hunter2"));
     }
 }
+
+#[cfg(test)]
+mod load_tests {
+    use crate::config::{load_from_str, StoreKind};
+
+    const BASE: &str = "upstream: http://127.0.0.1:8080\npublic_url: https://app.example.com\ncognito:\n  region: us-east-1\n  user_pool_id: us-east-1_Ab12Cd34E\n  client_id: c\n  domain: https://auth.example.com\nsession:\n  secret: 3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+
+    #[test]
+    fn the_redis_password_can_come_from_a_file_and_env_overrides_apply() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("redis-password");
+        std::fs::write(&file, "from-a-file\n").unwrap();
+        let yaml = format!(
+            "{BASE}  store: redis\n  redis:\n    url: redis://cache:6379\n    password_file: {}\n",
+            file.display()
+        );
+        let env = [(
+            "COGNITO_SIDECAR_SESSION__REDIS__KEY_PREFIX".to_string(),
+            "app1:".to_string(),
+        )];
+        let config = load_from_str(&yaml, env).unwrap();
+        assert_eq!(config.session.store, StoreKind::Redis);
+        let redis = config.session.redis.unwrap();
+        assert_eq!(
+            redis.password.as_ref().map(|p| p.expose()),
+            Some("from-a-file")
+        );
+        assert_eq!(redis.key_prefix, "app1:");
+    }
+
+    #[test]
+    fn a_redis_store_without_redis_settings_is_reported() {
+        let problems = load_from_str(&format!("{BASE}  store: redis\n"), []).unwrap_err();
+        assert!(
+            problems
+                .0
+                .iter()
+                .any(|p| p.starts_with("session.redis: missing")),
+            "{problems}"
+        );
+        let problems = load_from_str(&format!("{BASE}  store: memcached\n"), []).unwrap_err();
+        assert!(
+            problems.0.iter().any(|p| p.starts_with("session.store")),
+            "{problems}"
+        );
+    }
+}
