@@ -255,7 +255,7 @@ mod redis_store {
     use super::*;
     use cognito_sidecar::config::RedisConfig;
     use cognito_sidecar::session::store::redis::{RedisBackend, RedisStore};
-    use common::redis::RedisServer;
+    use common::redis::{RedisCluster, RedisSentinel, RedisServer};
     use std::time::Instant;
 
     struct RedisFixture {
@@ -308,6 +308,47 @@ mod redis_store {
         for _ in 0..3 {
             assert_eq!(concurrent_refresh(&a, &b).await, 1);
         }
+    }
+
+    /// The same suite, for a store on a Redis Cluster or behind a Sentinel.
+    async fn conforms_on(yaml: &str) {
+        cognito_sidecar::install_crypto_provider();
+        let config: RedisConfig = serde_saphyr::from_str(yaml).unwrap();
+        let keys = keys();
+        let (ba, bb) = (
+            RedisBackend::new(&config).unwrap(),
+            RedisBackend::new(&config).unwrap(),
+        );
+        let store = RedisStore::new(&ba, spec(&keys, 3600));
+        save_and_load(&store).await;
+        refresh_replaces_the_session(&store).await;
+        delete_ends_the_session(&store).await;
+        revoke_user(&store).await;
+        assert!(store.ping().await.is_ok());
+        let other = RedisStore::new(&bb, spec(&keys, 3600));
+        assert_eq!(concurrent_refresh(&store, &other).await, 1);
+        expiry(&RedisStore::new(&ba, spec(&keys, 2))).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_cluster_store_conforms() {
+        let cluster = RedisCluster::start();
+        conforms_on(&format!(
+            "urls: [{}]\ncluster: true\ncommand_timeout: 2s\nlock_timeout: 3s",
+            cluster.urls().join(", ")
+        ))
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_sentinel_store_conforms() {
+        let master = RedisServer::start();
+        let sentinel = RedisSentinel::start(&master);
+        conforms_on(&format!(
+            "urls: [{}]\nsentinel_master: mymaster\ncommand_timeout: 2s\nlock_timeout: 3s",
+            sentinel.url()
+        ))
+        .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -118,3 +118,120 @@ impl RedisServer {
         out
     }
 }
+
+/// A three-master Redis Cluster on loopback ports (no replicas), created with
+/// `redis-cli --cluster create`.
+pub struct RedisCluster {
+    pub ports: Vec<u16>,
+    _nodes: Vec<Proc>,
+    _dir: tempfile::TempDir,
+}
+
+impl RedisCluster {
+    pub fn start() -> RedisCluster {
+        require("redis-server");
+        require("redis-cli");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let nodes = ports
+            .iter()
+            .map(|port| {
+                let conf = dir.path().join(format!("nodes-{port}.conf"));
+                let port_s = port.to_string();
+                let mut node = Proc::spawn_program(
+                    "redis-server",
+                    &[
+                        "--port",
+                        &port_s,
+                        "--bind",
+                        "127.0.0.1",
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        conf.to_str().expect("utf-8 path"),
+                        "--dir",
+                        dir.path().to_str().expect("utf-8 path"),
+                    ],
+                );
+                node.wait_listening(*port);
+                node
+            })
+            .collect();
+        let addresses: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let created = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()
+            .expect("run redis-cli --cluster create");
+        assert!(created.status.success(), "{created:?}");
+        let start = std::time::Instant::now();
+        loop {
+            let info = Command::new("redis-cli")
+                .args(["-p", &ports[0].to_string(), "CLUSTER", "INFO"])
+                .output()
+                .expect("redis-cli");
+            if String::from_utf8_lossy(&info.stdout).contains("cluster_state:ok") {
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(20), "cluster not ok");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        RedisCluster {
+            ports,
+            _nodes: nodes,
+            _dir: dir,
+        }
+    }
+
+    pub fn urls(&self) -> Vec<String> {
+        self.ports
+            .iter()
+            .map(|p| format!("redis://127.0.0.1:{p}"))
+            .collect()
+    }
+}
+
+/// One Sentinel watching a [`RedisServer`] as master `mymaster`.
+pub struct RedisSentinel {
+    pub port: u16,
+    _proc: Proc,
+    _dir: tempfile::TempDir,
+}
+
+impl RedisSentinel {
+    pub fn start(master: &RedisServer) -> RedisSentinel {
+        require("redis-server");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        // Sentinel rewrites its config file, so it must be a writable file of its own.
+        let conf = dir.path().join("sentinel.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "port {port}\nbind 127.0.0.1\ndir {}\nsentinel monitor mymaster 127.0.0.1 {} 1\n",
+                dir.path().display(),
+                master.port
+            ),
+        )
+        .expect("write sentinel.conf");
+        let mut proc = Proc::spawn_program(
+            "redis-server",
+            &[conf.to_str().expect("utf-8 path"), "--sentinel"],
+        );
+        proc.wait_listening(port);
+        RedisSentinel {
+            port,
+            _proc: proc,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
