@@ -3,7 +3,9 @@
 //! sessions — run against the cookie store and the Redis store alike (oauth2-proxy's
 //! shared store tests), plus what only the Redis store promises: no plaintext in the
 //! database, TTL following the session lifetime, failing closed while Redis is down and
-//! recovering without a restart. Redis is a real `redis-server` on a loopback port.
+//! recovering without a restart. Redis is a real `redis-server` on loopback ports:
+//! standalone, a three-master Cluster, a Sentinel-managed master, and TLS (`rediss://`)
+//! with a private CA.
 
 mod common;
 
@@ -349,6 +351,57 @@ mod redis_store {
             sentinel.url()
         ))
         .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rediss_with_a_private_ca_conforms() {
+        let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+        let (_dir, cert) = common::write_temp("redis.crt", &ck.cert.pem());
+        let key = cert.with_file_name("redis.key");
+        std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+        let port = common::free_port();
+        let port_s = port.to_string();
+        let mut server = common::Proc::spawn_program(
+            "redis-server",
+            &[
+                "--port",
+                "0",
+                "--tls-port",
+                &port_s,
+                "--bind",
+                "127.0.0.1",
+                "--tls-cert-file",
+                common::path_str(&cert),
+                "--tls-key-file",
+                common::path_str(&key),
+                "--tls-auth-clients",
+                "no",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+        );
+        server.wait_listening(port);
+        let yaml = format!(
+            "url: rediss://127.0.0.1:{port}/0\nca_file: {}\ncommand_timeout: 2s\nlock_timeout: 3s",
+            common::path_str(&cert)
+        );
+        conforms_on(&yaml).await;
+        // A server whose certificate is not trusted is unavailable, never used.
+        let untrusted: RedisConfig = serde_saphyr::from_str(&format!(
+            "url: rediss://127.0.0.1:{port}/0\ncommand_timeout: 2s"
+        ))
+        .unwrap();
+        let backend = RedisBackend::new(&untrusted).unwrap();
+        let keys = keys();
+        let store = RedisStore::new(&backend, spec(&keys, 3600));
+        assert!(matches!(
+            store
+                .create(&session("sub-tls", now() + 60), &[], now())
+                .await,
+            Err(StoreError::Unavailable(_))
+        ));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
