@@ -17,6 +17,7 @@ use crate::net::Cidr;
 use crate::oauth::CognitoClient;
 use crate::proxy::{ClientBuildError, Upstream};
 use crate::session::seal::{KeyRing, KeyRingError};
+use crate::session::store::{CookieSpec, SessionBackend, Store, StoreSetupError};
 use crate::tokens::{Verifier, VerifierSettings};
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +34,8 @@ pub enum AppError {
     JwksUrl(String),
     #[error(transparent)]
     IdentityPool(#[from] crate::identity_pool::SetupError),
+    #[error(transparent)]
+    Store(#[from] StoreSetupError),
 }
 
 /// Per-request settings derived from the config; replaced whole on reload.
@@ -96,6 +99,16 @@ impl Settings {
         self.config.session.lifetime.get().as_secs()
     }
 
+    /// How the session cookie is written under these settings.
+    pub fn cookie_spec(&self) -> CookieSpec<'_> {
+        CookieSpec {
+            keys: &self.keys,
+            name: self.cookie_name(),
+            secure: self.secure_cookies,
+            lifetime_secs: self.lifetime_secs(),
+        }
+    }
+
     /// Keep the access / ID token in the session only when a header forwards it, so a
     /// typical session fits one cookie (deps.md §7).
     pub fn keeps_access_token(&self) -> bool {
@@ -143,6 +156,8 @@ pub struct App {
     /// session share one refresh, and requests still carrying the old cookie for a
     /// minute after it get the new session instead of spending a rotated token twice.
     pub refreshes: moka::future::Cache<[u8; 32], Arc<crate::auth::Refreshed>>,
+    /// Where sessions live (`session.store`), built once at startup.
+    pub sessions: SessionBackend,
     pub readiness: Readiness,
     pub metrics: Metrics,
 }
@@ -175,7 +190,9 @@ impl App {
         } else {
             None
         };
+        let sessions = SessionBackend::from_config(&config.session)?;
         Ok(Self {
+            sessions,
             settings: ArcSwap::from_pointee(Settings::new(config)?),
             upstream,
             jwks,
@@ -194,6 +211,11 @@ impl App {
 
     pub fn is_ready(&self) -> bool {
         self.readiness.is_ready() && self.jwks.is_ready()
+    }
+
+    /// The session store for one request, with `settings`' cookie parameters.
+    pub fn store<'a>(&'a self, settings: &'a Settings) -> Store<'a> {
+        self.sessions.view(settings.cookie_spec())
     }
 }
 

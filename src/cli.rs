@@ -1,4 +1,5 @@
-//! Command line (SPEC §2): `run` (the default), `check-config`, `demo`, `emulator`, `secret`.
+//! Command line (SPEC §2): `run` (the default), `check-config`, `demo`, `emulator`,
+//! `secret`, and `sessions revoke` (issue 10: end a user's server-side sessions).
 
 use std::path::PathBuf;
 
@@ -30,6 +31,25 @@ pub enum Command {
     Emulator(EmulatorArg),
     /// Print a fresh random session secret (base64 of 32 bytes).
     Secret,
+    /// Manage server-side sessions (session.store: redis).
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// End every session of one user on every replica at once (a replayed cookie is
+    /// refused from then on). Prints how many sessions were ended.
+    Revoke(RevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The user's Cognito `sub` (the X-Forwarded-Sub header the app receives).
+    #[arg(long, value_name = "SUB")]
+    pub sub: String,
+    #[command(flatten)]
+    pub config: ConfigArg,
 }
 
 #[derive(Debug, Args)]

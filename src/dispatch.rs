@@ -45,6 +45,7 @@ pub enum Outcome {
     UpstreamError,
     BadRequest,
     IdpUnavailable,
+    StoreUnavailable,
 }
 
 impl Outcome {
@@ -58,6 +59,7 @@ impl Outcome {
             Outcome::UpstreamError => "upstream_error",
             Outcome::BadRequest => "bad_request",
             Outcome::IdpUnavailable => "idp_unavailable",
+            Outcome::StoreUnavailable => "store_unavailable",
         }
     }
 }
@@ -159,7 +161,7 @@ async fn route_request(
 ) -> Routed {
     match route {
         Route::Healthz => (info::healthz(), Outcome::Internal, None),
-        Route::Readyz => (info::readyz(app), Outcome::Internal, None),
+        Route::Readyz => (info::readyz(app, settings).await, Outcome::Internal, None),
         Route::Start => {
             let resp = signin::start(settings, app, req.uri().query(), req.headers());
             (resp, Outcome::SignInRedirect, None)
@@ -254,6 +256,13 @@ async fn protected(
         }
         AuthOutcome::IdpUnavailable => {
             return (info::idp_unavailable(html), Outcome::IdpUnavailable, None)
+        }
+        AuthOutcome::StoreUnavailable => {
+            return (
+                info::store_unavailable(html),
+                Outcome::StoreUnavailable,
+                None,
+            )
         }
         AuthOutcome::Anonymous { clear_cookies } => {
             let (mut resp, outcome) = unauthenticated(app, settings, &req, path);

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use cognito_sidecar::cli::{Cli, Command, ConfigArg};
+use cognito_sidecar::cli::{Cli, Command, ConfigArg, RevokeArgs, SessionsCommand};
 use cognito_sidecar::config;
 
 fn main() -> ExitCode {
@@ -21,6 +21,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(Command::Emulator(arg)) => emulator(arg.config.as_deref()),
+        Some(Command::Sessions(SessionsCommand::Revoke(args))) => revoke_sessions(&args),
         Some(Command::Demo) => {
             cognito_sidecar::telemetry::init(&config::LogConfig::default());
             report(runtime().and_then(|rt| {
@@ -68,6 +69,34 @@ fn serve(arg: &ConfigArg) -> ExitCode {
         rt.block_on(cognito_sidecar::run(config, Some(arg.path())))
             .context("cognito-sidecar stopped")
     }))
+}
+
+/// `sessions revoke --sub SUB`: exit 0 with the count, 2 when the config cannot do it,
+/// 1 when Redis does not answer.
+fn revoke_sessions(args: &RevokeArgs) -> ExitCode {
+    use cognito_sidecar::session::revoke::{revoke_user, RevokeError};
+    let config = match load(&args.config) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return report(Err(e)),
+    };
+    match rt.block_on(revoke_user(&config, &args.sub)) {
+        Ok(count) => {
+            println!("ended {count} session(s) of {}", args.sub);
+            ExitCode::SUCCESS
+        }
+        Err(e @ RevokeError::Store(_)) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn emulator(path: Option<&std::path::Path>) -> ExitCode {

@@ -62,7 +62,7 @@ impl Metrics {
         let requests = Family::<OutcomeLabel, Counter>::default();
         registry.register(
             "requests",
-            "Requests by outcome: proxied, redirect_signin, unauthenticated, forbidden, upstream_5xx, upstream_error, bad_request, idp_unavailable, sidecar_error, internal",
+            "Requests by outcome: proxied, redirect_signin, unauthenticated, forbidden, upstream_5xx, upstream_error, bad_request, idp_unavailable, store_unavailable, sidecar_error, internal",
             requests.clone(),
         );
         let request_duration =

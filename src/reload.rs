@@ -126,5 +126,18 @@ pub fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
         "identity_pool",
         changed(&old.identity_pool, &new.identity_pool),
     );
+    let redis_password = |c: &Config| {
+        c.session
+            .redis
+            .as_ref()
+            .and_then(|r| r.password.as_ref())
+            .map(|s| s.expose().to_string())
+    };
+    check(
+        "session.store",
+        old.session.store != new.session.store
+            || changed(&old.session.redis, &new.session.redis)
+            || redis_password(old) != redis_password(new),
+    );
     keys
 }

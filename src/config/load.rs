@@ -17,12 +17,13 @@ const ENV_PREFIX: &str = "COGNITO_SIDECAR_";
 /// Environment variables with the prefix that are not config keys.
 const ENV_NOT_KEYS: &[&str] = &["COGNITO_SIDECAR_CONFIG"];
 
-/// Secrets that may also be given as `<key>_file` (SPEC §3). `list` secrets read one
-/// value per non-empty line.
-const SECRET_KEYS: &[(&str, &str, bool)] = &[
-    ("cognito", "client_secret", false),
-    ("session", "secret", false),
-    ("session", "secrets", true),
+/// Secrets that may also be given as `<key>_file` (SPEC §3): the sections leading to
+/// the key, the key, and whether it is a list (one value per non-empty line).
+const SECRET_KEYS: &[(&[&str], &str, bool)] = &[
+    (&["cognito"], "client_secret", false),
+    (&["session"], "secret", false),
+    (&["session"], "secrets", true),
+    (&["session", "redis"], "password", false),
 ];
 
 /// Every problem found, each as `key.path: what is wrong`.
@@ -154,10 +155,11 @@ fn set_path(tree: &mut Map<String, Value>, path: &[String], value: Value) -> Res
 }
 
 fn resolve_secret_files(tree: &mut Map<String, Value>, problems: &mut Vec<String>) {
-    for &(section, key, list) in SECRET_KEYS {
-        let Some(Value::Object(map)) = tree.get_mut(section) else {
+    for &(sections, key, list) in SECRET_KEYS {
+        let Some(map) = section_mut(tree, sections) else {
             continue;
         };
+        let section = sections.join(".");
         let file_key = format!("{key}_file");
         let Some(file_value) = map.remove(&file_key) else {
             continue;
@@ -191,6 +193,18 @@ fn resolve_secret_files(tree: &mut Map<String, Value>, problems: &mut Vec<String
             Err(e) => problems.push(format!("{where_}: cannot read `{path}`: {e}")),
         }
     }
+}
+
+/// The mapping at `path` (e.g. `session.redis`), if the tree has one there.
+fn section_mut<'a>(
+    tree: &'a mut Map<String, Value>,
+    path: &[&str],
+) -> Option<&'a mut Map<String, Value>> {
+    path.iter()
+        .try_fold(tree, |node, key| match node.get_mut(*key) {
+            Some(Value::Object(map)) => Some(map),
+            _ => None,
+        })
 }
 
 /// Kubernetes secret files often end in one newline; the secret is what comes before it.

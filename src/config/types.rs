@@ -226,6 +226,12 @@ pub struct SessionConfig {
         deserialize_with = "opt_bool_or_string"
     )]
     pub cookie_secure: Option<bool>,
+    /// Where sessions live: `cookie` (default) or `redis` (issue 10).
+    #[serde(default)]
+    pub store: super::redis::StoreKind,
+    /// The shared Redis for `store: redis`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis: Option<super::redis::RedisConfig>,
 }
 
 fn opt_bool_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {

@@ -186,6 +186,7 @@ fn session_into(s: &SessionConfig, problems: &mut Vec<String>) {
     if s.lifetime.get().as_secs() < 60 {
         problems.push("session.lifetime: must be at least 1m".into());
     }
+    problems.extend(super::redis::validate(s.store, s.redis.as_ref()));
 }
 
 /// Session secrets are base64 (standard or URL-safe, padding optional) of 32 bytes.

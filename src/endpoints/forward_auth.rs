@@ -106,6 +106,7 @@ pub async fn check(
         }
         AuthOutcome::InvalidBearer => return respond::unauthenticated(Some("invalid_token")),
         AuthOutcome::IdpUnavailable => return super::info::idp_unavailable(false),
+        AuthOutcome::StoreUnavailable => return super::info::store_unavailable(false),
     };
     if settings
         .access

@@ -1,5 +1,5 @@
 //! Read-only endpoints: `/oauth2/userinfo` (the signed-in identity as JSON, never raw
-//! tokens), `/healthz` and `/readyz`.
+//! tokens), `/healthz` and `/readyz` (signing keys, and a shared session store).
 
 use http::header::SET_COOKIE;
 use http::{HeaderMap, Response, StatusCode};
@@ -7,6 +7,7 @@ use http::{HeaderMap, Response, StatusCode};
 use crate::app::{unix_now, App, Settings};
 use crate::auth::{authenticate, AuthOutcome};
 use crate::respond::{self, Body};
+use crate::session::store::SessionStore;
 
 pub async fn userinfo(settings: &Settings, app: &App, headers: &HeaderMap) -> Response<Body> {
     match authenticate(app, settings, headers, unix_now()).await {
@@ -36,6 +37,7 @@ pub async fn userinfo(settings: &Settings, app: &App, headers: &HeaderMap) -> Re
         }
         AuthOutcome::InvalidBearer => respond::unauthenticated(Some("invalid_token")),
         AuthOutcome::IdpUnavailable => idp_unavailable(false),
+        AuthOutcome::StoreUnavailable => store_unavailable(false),
     }
 }
 
@@ -49,12 +51,37 @@ pub fn idp_unavailable(html: bool) -> Response<Body> {
     )
 }
 
+/// 503 while the shared session store does not answer (fail closed, issue 10).
+pub fn store_unavailable(html: bool) -> Response<Body> {
+    respond::error(
+        html,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "store_unavailable",
+        "Sessions unavailable",
+        "Your session cannot be checked right now. Try again in a moment.",
+    )
+}
+
 pub fn healthz() -> Response<Body> {
     respond::json(StatusCode::OK, &serde_json::json!({"status": "ok"}))
 }
 
-pub fn readyz(app: &App) -> Response<Body> {
-    if app.is_ready() {
+/// Ready once the signing keys are loaded and, for a shared session store, while it
+/// answers (a PING reused for a second, so probes never hammer it).
+pub async fn readyz(app: &App, settings: &Settings) -> Response<Body> {
+    let store = app.store(settings);
+    let store_ok = if store.server_side() {
+        match store.ping().await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::debug!(error = %e, "readiness: session store unavailable");
+                false
+            }
+        }
+    } else {
+        true
+    };
+    if app.is_ready() && store_ok {
         respond::json(StatusCode::OK, &serde_json::json!({"status": "ready"}))
     } else {
         respond::json(
@@ -62,6 +89,7 @@ pub fn readyz(app: &App) -> Response<Body> {
             &serde_json::json!({
                 "status": "not ready",
                 "signing_keys_loaded": app.jwks.is_ready(),
+                "session_store": store_ok,
             }),
         )
     }

@@ -1,6 +1,7 @@
 //! Sign-in: `/oauth2/start` sends the browser to the hosted UI with `state`, `nonce` and
 //! PKCE S256 (RFC 9700 §2.1, RFC 7636); `/oauth2/callback` checks the state against the
-//! sign-in cookie, redeems the code, verifies the ID token and creates the session.
+//! sign-in cookie, redeems the code, verifies the ID token and creates the session in
+//! the session store.
 
 use http::header::{HeaderValue, SET_COOKIE};
 use http::{HeaderMap, Response, StatusCode};
@@ -10,6 +11,7 @@ use crate::app::{unix_now, App, Settings};
 use crate::oauth::{new_sign_in, OAuthError};
 use crate::respond::{self, Body};
 use crate::session::cookies::{self, open_signin, request_cookies, signins_to_expire, SignInState};
+use crate::session::store::{SessionStore, StoreError};
 
 /// `GET /oauth2/start?rd=…`
 pub fn start(
@@ -198,24 +200,32 @@ pub async fn callback(
             return failure(status, "Sign-in failed", message, expire_state);
         }
     };
-    // Always a new sealed value, never the cookie the browser came with (no fixation).
-    let present: Vec<(String, String)> = cookies
-        .iter()
-        .filter(|(n, _)| {
-            n == base
-                || n.strip_prefix(base)
-                    .is_some_and(|r| r.starts_with('_') && !r.starts_with("_csrf"))
-        })
-        .cloned()
-        .collect();
-    let Some(set_cookies) = crate::auth::write_session(settings, &session, &present) else {
-        app.metrics.signin(false, "session_too_large");
-        return failure(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Sign-in failed",
-            "The session is too large to store in cookies. Ask the operator to forward fewer tokens.",
-            expire_state,
-        );
+    // Always a new sealed value or ticket, never the one the browser came with (no
+    // fixation); the request's session cookies are replaced or expired.
+    let present = crate::auth::session_cookies(settings, headers);
+    let store = app.store(settings);
+    let set_cookies = match store.create(&session, &present, unix_now()).await {
+        Ok(set_cookies) => set_cookies,
+        Err(StoreError::Unavailable(reason)) => {
+            tracing::warn!(reason, "session store unavailable at sign-in");
+            app.metrics.signin(false, "store_unavailable");
+            return failure(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-in unavailable",
+                "Your session could not be saved right now. Try again in a moment.",
+                expire_state,
+            );
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "session could not be written");
+            app.metrics.signin(false, "session_too_large");
+            return failure(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Sign-in failed",
+                "The session is too large to store in cookies. Ask the operator to forward fewer tokens.",
+                expire_state,
+            );
+        }
     };
     tracing::info!(sub = %session.sub, "signed in");
     app.metrics.signin(true, "ok");

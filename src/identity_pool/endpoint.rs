@@ -73,6 +73,7 @@ pub async fn serve(
         }
         AuthOutcome::InvalidBearer => respond::unauthenticated(Some("invalid_token")),
         AuthOutcome::IdpUnavailable => info::idp_unavailable(false),
+        AuthOutcome::StoreUnavailable => info::store_unavailable(false),
     }
 }
 

@@ -1,6 +1,10 @@
 //! Browser sessions (SPEC §7): the [`Session`] model and its compact encoding, sealed
-//! into cookies by [`seal`] and carried by [`cookies`]. Everything here is pure — the
-//! caller passes `now` in and does the I/O.
+//! into cookies by [`seal`] and carried by [`cookies`]. Those are pure — the caller
+//! passes `now` in and does the I/O.
+//!
+//! Where a session lives — in the cookie itself or on a shared Redis — is
+//! [`store`]'s (the only part here that does I/O); ending sessions from outside a
+//! request is [`revoke`]'s.
 //!
 //! The session keeps only what later requests need: identity claims verified at the
 //! callback, when the tokens run out, and the refresh token. The access and ID tokens
@@ -8,7 +12,9 @@
 //! cookie (deps.md §7 "Size budget").
 
 pub mod cookies;
+pub mod revoke;
 pub mod seal;
+pub mod store;
 
 use std::fmt;
 

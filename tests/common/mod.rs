@@ -247,6 +247,7 @@ pub fn client() -> reqwest::Client {
         .expect("client")
 }
 pub mod idp;
+pub mod redis;
 
 /// Waits until the sidecar on `port` reports ready (its signing keys are loaded).
 pub async fn wait_ready(port: u16) {

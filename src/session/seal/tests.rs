@@ -131,6 +131,8 @@ fn from_config_decodes_every_secret() {
         lifetime: HumanDuration::secs(3600),
         refresh: true,
         cookie_secure: None,
+        store: Default::default(),
+        redis: None,
     };
     let ring = KeyRing::from_config(&session).expect("valid secrets");
     let sealed = self::ring(&[K2]).seal("_c", NOW + 60, b"x").expect("seals");

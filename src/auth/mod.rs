@@ -1,24 +1,29 @@
 //! Authentication: who is making this request? A Cognito bearer token (API clients) or
-//! a sealed session cookie (browsers), refreshed when its tokens have expired
-//! (SPEC §5.3, §7). Never anything the request says about itself in plain headers.
+//! a session found through the session store (browsers), refreshed when its tokens have
+//! expired (SPEC §5.3, §7). Never anything the request says about itself in plain
+//! headers. Refresh coordination lives in [`refresh`].
+
+mod refresh;
+
+pub use refresh::{coordinate, RefreshError, Refreshed};
+
+mod fresh;
+pub use fresh::{refresh_now, FreshOutcome, FreshSession};
 
 use std::sync::Arc;
 
+use aws_lc_rs::digest;
 use http::header::{HeaderValue, AUTHORIZATION};
 use http::HeaderMap;
 
 use crate::app::{App, Settings};
 use crate::identity::Identity;
 use crate::oauth::TokenSet;
-use crate::session::cookies::{self, join, request_cookies};
+use crate::session::cookies::{self, request_cookies};
+use crate::session::store::{Loaded, Lookup, SessionStore, Store};
 use crate::session::Session;
 use crate::session::SessionStatus;
 use crate::tokens::{BearerIdentity, TokenError};
-
-mod refresh;
-
-use refresh::refresh;
-pub use refresh::{refresh_now, FreshOutcome, FreshSession, RefreshError, Refreshed};
 
 /// How the caller proved who they are.
 #[derive(Debug, Clone)]
@@ -48,6 +53,9 @@ pub enum AuthOutcome {
     /// Cognito could not be reached to refresh an expired session: 503, cookie kept so
     /// the session continues once Cognito is back.
     IdpUnavailable,
+    /// The shared session store did not answer: 503, cookie kept (fail closed — never
+    /// anonymous, never signed in by default).
+    StoreUnavailable,
 }
 
 /// The bearer token, when the request carries `Authorization: Bearer <token>`.
@@ -90,87 +98,52 @@ async fn from_session(
     headers: &HeaderMap,
     now: u64,
 ) -> AuthOutcome {
-    let (session, present, needs_reseal) = match open_session(settings, headers, now) {
-        OpenedSession::Absent => {
+    let name = settings.cookie_name();
+    let present = session_cookies(settings, headers);
+    let clear = || AuthOutcome::Anonymous {
+        clear_cookies: cookies::clear_session(name, settings.secure_cookies, &present),
+    };
+    let store = app.store(settings);
+    let loaded = match store.load(&present, now).await {
+        Ok(Lookup::NoCookie) => {
             return AuthOutcome::Anonymous {
                 clear_cookies: Vec::new(),
             }
         }
-        OpenedSession::Broken { clear_cookies } => return AuthOutcome::Anonymous { clear_cookies },
-        OpenedSession::Open {
-            session,
-            present,
-            needs_reseal,
-        } => (session, present, needs_reseal),
+        Ok(Lookup::Invalid) => return clear(),
+        Ok(Lookup::Found(loaded)) => loaded,
+        Err(e) => {
+            // Fail closed, and keep the cookie: the session outlives the outage.
+            tracing::warn!(error = %e, "session store unavailable");
+            return AuthOutcome::StoreUnavailable;
+        }
     };
-    let clear = || AuthOutcome::Anonymous {
-        clear_cookies: cookies::clear_session(
-            settings.cookie_name(),
-            settings.secure_cookies,
-            &present,
-        ),
-    };
-    match session.status(
+    match loaded.session.status(
         now,
         settings.lifetime_secs(),
         settings.config.session.refresh,
     ) {
         SessionStatus::Ended => clear(),
+        // Opened with an older key of the ring: `reseal` carries the cookie sealed with
+        // the current one (session key rotation, SPEC §3 `session.secrets`).
         SessionStatus::Valid => {
-            // Opened with an older key of the ring: re-seal with the current one
-            // (session key rotation, SPEC §3 `session.secrets`).
-            let set_cookies = if needs_reseal {
-                write_session(settings, &session, &present).unwrap_or_default()
-            } else {
-                Vec::new()
-            };
-            authenticated(session, set_cookies)
+            let Loaded {
+                session, reseal, ..
+            } = *loaded;
+            authenticated(session, reseal)
         }
-        SessionStatus::NeedsRefresh => match refresh(app, settings, session).await {
-            Ok(fresh) => match write_session(settings, &fresh.session, &present) {
-                Some(set_cookies) => authenticated(fresh.session.clone(), set_cookies),
-                None => clear(),
-            },
+        SessionStatus::NeedsRefresh => match refresh(app, settings, &store, &loaded).await {
+            Ok(fresh) => {
+                let set_cookies = if fresh.set_cookies.is_empty() {
+                    loaded.reseal
+                } else {
+                    fresh.set_cookies.clone()
+                };
+                authenticated(fresh.session.clone(), set_cookies)
+            }
             Err(RefreshError::Unavailable) => AuthOutcome::IdpUnavailable,
+            Err(RefreshError::StoreUnavailable) => AuthOutcome::StoreUnavailable,
             Err(RefreshError::Ended) => clear(),
-        },
-    }
-}
-
-/// The request's session cookie, opened but not yet judged.
-enum OpenedSession {
-    /// No session cookie at all.
-    Absent,
-    /// Session cookies that do not open (tampered, truncated, expired, another key).
-    Broken { clear_cookies: Vec<HeaderValue> },
-    Open {
-        session: Session,
-        /// The session cookies the request carried, to replace or expire.
-        present: Vec<(String, String)>,
-        needs_reseal: bool,
-    },
-}
-
-fn open_session(settings: &Settings, headers: &HeaderMap, now: u64) -> OpenedSession {
-    let name = settings.cookie_name();
-    let present: Vec<(String, String)> = request_cookies(headers)
-        .into_iter()
-        .filter(|(n, _)| is_session_cookie(name, n))
-        .collect();
-    if present.is_empty() {
-        return OpenedSession::Absent;
-    }
-    let opened = join(&present, name)
-        .and_then(|sealed| settings.keys.open(name, &sealed, now))
-        .and_then(|opened| Some((Session::decode(&opened.payload)?, opened.needs_reseal)));
-    match opened {
-        Some((session, needs_reseal)) => OpenedSession::Open {
-            session,
-            present,
-            needs_reseal,
-        },
-        None => OpenedSession::Broken {
-            clear_cookies: cookies::clear_session(name, settings.secure_cookies, &present),
         },
     }
 }
@@ -184,7 +157,7 @@ fn authenticated(session: Session, set_cookies: Vec<HeaderValue>) -> AuthOutcome
 }
 
 /// `NAME` or `NAME_<n>`: the cookies that carry the session (not the sign-in state).
-fn is_session_cookie(base: &str, name: &str) -> bool {
+pub fn is_session_cookie(base: &str, name: &str) -> bool {
     match name.strip_prefix(base) {
         Some("") => true,
         Some(rest) => rest
@@ -194,27 +167,50 @@ fn is_session_cookie(base: &str, name: &str) -> bool {
     }
 }
 
-/// Seals `session` and builds its `Set-Cookie` values (expiring stale chunks). `None`
-/// if it cannot be written (too large for the chunk cap); the caller ends the session.
-pub fn write_session(
-    settings: &Settings,
-    session: &Session,
-    present: &[(String, String)],
-) -> Option<Vec<HeaderValue>> {
+/// The session cookies (`NAME`, `NAME_<n>`) of a request.
+pub fn session_cookies(settings: &Settings, headers: &HeaderMap) -> Vec<(String, String)> {
     let name = settings.cookie_name();
-    let expires_at = session.lifetime_ends_at(settings.lifetime_secs());
-    let sealed = settings
-        .keys
-        .seal(name, expires_at, &session.encode())
-        .ok()?;
-    let max_age = expires_at.saturating_sub(crate::app::unix_now());
-    match cookies::set_session(name, &sealed, settings.secure_cookies, max_age, present) {
-        Ok(values) => Some(values),
-        Err(e) => {
-            tracing::warn!(error = %e, "session does not fit in cookies; consider fewer forwarded tokens");
-            None
+    request_cookies(headers)
+        .into_iter()
+        .filter(|(n, _)| is_session_cookie(name, n))
+        .collect()
+}
+
+/// Refreshes once per refresh token at a time in this process; concurrent requests of
+/// the session wait for the same result (SPEC §7 "one refresh per session at a time"),
+/// and [`refresh::coordinate`] extends that across replicas when the store is shared.
+pub(crate) async fn refresh(
+    app: &App,
+    settings: &Settings,
+    store: &Store<'_>,
+    loaded: &Loaded,
+) -> Result<Arc<Refreshed>, RefreshError> {
+    let Some(refresh_token) = loaded.session.refresh_token.as_deref() else {
+        return Err(RefreshError::Ended);
+    };
+    let key: [u8; 32] = digest::digest(&digest::SHA256, refresh_token.as_bytes())
+        .as_ref()
+        .try_into()
+        .map_err(|_| RefreshError::Ended)?;
+    // A cached result only stands in while its tokens are still valid; after that the
+    // same (unrotated) refresh token is spent again for fresh tokens and claims.
+    if let Some(cached) = app.refreshes.get(&key).await {
+        if cached.session.tokens_expire_at > crate::app::unix_now() {
+            return Ok(cached);
         }
+        app.refreshes.invalidate(&key).await;
     }
+    let wait = app.sessions.refresh_wait();
+    app.refreshes
+        .try_get_with(key, async move {
+            refresh::coordinate(store, loaded, wait, |session| {
+                refresh::redeem(app, settings, session)
+            })
+            .await
+            .map(Arc::new)
+        })
+        .await
+        .map_err(|e: Arc<RefreshError>| (*e).clone())
 }
 
 /// Verifies freshly issued tokens and builds the session they prove: at sign-in

@@ -1,0 +1,132 @@
+//! The cookie store (SPEC §7, the default): the whole session, sealed under the session
+//! key ring, is the cookie's value — chunked when large. Nothing is kept server-side,
+//! so there is nothing to fail, nothing to delete, and no replica to coordinate with.
+
+use http::HeaderValue;
+
+use super::{CookieSpec, Loaded, LockToken, Lookup, RefreshLock, SessionStore, StoreError};
+use crate::session::cookies::{self, join};
+use crate::session::Session;
+
+/// The cookie store, viewed with the current cookie settings.
+#[derive(Debug, Clone, Copy)]
+pub struct CookieStore<'a> {
+    spec: CookieSpec<'a>,
+}
+
+impl<'a> CookieStore<'a> {
+    pub fn new(spec: CookieSpec<'a>) -> Self {
+        Self { spec }
+    }
+}
+
+/// Seals `payload` (valid until `expires_at`) into the session cookie and builds its
+/// `Set-Cookie` values, expiring stale chunks in `present`. Shared with the Redis store,
+/// whose payload is the ticket.
+pub(crate) fn seal_cookies(
+    spec: &CookieSpec<'_>,
+    payload: &[u8],
+    expires_at: u64,
+    present: &[(String, String)],
+    now: u64,
+) -> Result<Vec<HeaderValue>, StoreError> {
+    let sealed = spec
+        .keys
+        .seal(spec.name, expires_at, payload)
+        .map_err(|e| StoreError::Write(e.to_string()))?;
+    let max_age = expires_at.saturating_sub(now);
+    cookies::set_session(spec.name, &sealed, spec.secure, max_age, present).map_err(|e| {
+        tracing::warn!(error = %e, "session does not fit in cookies; consider fewer forwarded tokens or session.store: redis");
+        StoreError::Write(e.to_string())
+    })
+}
+
+/// Opens the sealed payload the session cookies carry; `None` when they are not one
+/// valid sealed value. `needs_reseal` is true when an older key of the ring opened it.
+pub(crate) fn open_cookies(
+    spec: &CookieSpec<'_>,
+    present: &[(String, String)],
+    now: u64,
+) -> Option<crate::session::seal::Opened> {
+    let sealed = join(present, spec.name)?;
+    spec.keys.open(spec.name, &sealed, now)
+}
+
+impl CookieStore<'_> {
+    fn write(
+        &self,
+        session: &Session,
+        present: &[(String, String)],
+        now: u64,
+    ) -> Result<Vec<HeaderValue>, StoreError> {
+        let expires_at = session.lifetime_ends_at(self.spec.lifetime_secs);
+        seal_cookies(&self.spec, &session.encode(), expires_at, present, now)
+    }
+}
+
+impl SessionStore for CookieStore<'_> {
+    fn server_side(&self) -> bool {
+        false
+    }
+
+    async fn load(&self, present: &[(String, String)], now: u64) -> Result<Lookup, StoreError> {
+        if present.is_empty() {
+            return Ok(Lookup::NoCookie);
+        }
+        let Some(opened) = open_cookies(&self.spec, present, now) else {
+            return Ok(Lookup::Invalid);
+        };
+        let Some(session) = Session::decode(&opened.payload) else {
+            return Ok(Lookup::Invalid);
+        };
+        let reseal = if opened.needs_reseal {
+            self.write(&session, present, now).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        Ok(Lookup::Found(Box::new(Loaded {
+            session,
+            reseal,
+            present: present.to_vec(),
+            ticket: None,
+        })))
+    }
+
+    async fn create(
+        &self,
+        session: &Session,
+        present: &[(String, String)],
+        now: u64,
+    ) -> Result<Vec<HeaderValue>, StoreError> {
+        self.write(session, present, now)
+    }
+
+    async fn update(
+        &self,
+        loaded: &Loaded,
+        session: &Session,
+        now: u64,
+    ) -> Result<Option<Vec<HeaderValue>>, StoreError> {
+        self.write(session, &loaded.present, now).map(Some)
+    }
+
+    async fn delete(&self, _loaded: &Loaded) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn lock_refresh(&self, _loaded: &Loaded) -> Result<RefreshLock, StoreError> {
+        Ok(RefreshLock::Acquired(LockToken(None)))
+    }
+
+    async fn unlock_refresh(&self, _loaded: &Loaded, _lock: LockToken) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn revoke_user(&self, _sub: &str) -> Result<u64, StoreError> {
+        Err(StoreError::Unsupported)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
