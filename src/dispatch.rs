@@ -70,16 +70,21 @@ pub async fn handle(app: Arc<App>, mut req: Request<Incoming>, conn: ConnInfo) -
     // Phase 1: nothing the client sends may pose as the sidecar's identity headers.
     headers::strip_identity(req.headers_mut());
 
-    // Phase 2: one canonical path, decided before any rule (issue: path differentials).
-    let (mut resp, outcome, sub, path) = match crate::path::canonicalize(req.uri().path()) {
-        Err(e) => {
-            tracing::debug!(error = %e, "rejected request path");
+    // Phase 2: one host and one canonical path, decided before any rule (RFC 9112 §3.2;
+    // issue: path differentials).
+    let canonical = match crate::framing::check_host(req.version(), req.uri(), req.headers()) {
+        Err(e) => Err(e.to_string()),
+        Ok(()) => crate::path::canonicalize(req.uri().path()).map_err(|e| e.to_string()),
+    };
+    let (mut resp, outcome, sub, path) = match canonical {
+        Err(reason) => {
+            tracing::debug!(reason, "rejected request head");
             let resp = respond::error(
                 respond::wants_html(req.headers()),
                 StatusCode::BAD_REQUEST,
                 "bad_request",
                 "Bad request",
-                "The request path is not valid.",
+                "The request path or Host header is not valid.",
             );
             (resp, Outcome::BadRequest, None, "-".to_string())
         }
@@ -340,7 +345,7 @@ async fn forward(
         .or_else(|| req.uri().authority().map(|a| a.to_string()));
     let html = respond::wants_html(req.headers());
     let headers = req.headers_mut();
-    let upgrade = headers::remove_hop_by_hop(headers);
+    let upgrade = headers::remove_hop_by_hop(headers).filter(crate::proxy::tunnel_allowed);
     crate::session::cookies::strip_own_cookies(headers, settings.cookie_name());
     headers::set_forwarding(
         headers,
@@ -380,6 +385,7 @@ async fn forward(
             app.metrics.upstream(sent.elapsed().as_secs_f64());
             (resp, Outcome::Proxied)
         }
+        Err(e @ ProxyError::ClientBody) => (upstream_error(html, &e), Outcome::BadRequest),
         Err(e) => (upstream_error(html, &e), Outcome::UpstreamError),
     }
 }
@@ -422,7 +428,11 @@ fn alb_key(app: &App, settings: &Settings, path: &str) -> Response<Body> {
 }
 
 fn upstream_error(html: bool, error: &ProxyError) -> Response<Body> {
-    tracing::warn!(error = %error, "upstream request failed");
+    if matches!(error, ProxyError::ClientBody) {
+        tracing::info!(error = %error, "request not forwarded");
+    } else {
+        tracing::warn!(error = %error, "upstream request failed");
+    }
     match error {
         ProxyError::Timeout(_) => respond::error(
             html,
@@ -430,6 +440,13 @@ fn upstream_error(html: bool, error: &ProxyError) -> Response<Body> {
             "upstream_timeout",
             "Gateway timeout",
             "The application did not answer in time. Try again shortly.",
+        ),
+        ProxyError::ClientBody => respond::error(
+            html,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "Bad request",
+            "The request body was malformed or incomplete.",
         ),
         ProxyError::Unreachable | ProxyError::BadRequest(_) => respond::error(
             html,
