@@ -385,7 +385,9 @@ async fn forward(
             app.metrics.upstream(sent.elapsed().as_secs_f64());
             (resp, Outcome::Proxied)
         }
-        Err(e @ ProxyError::ClientBody) => (upstream_error(html, &e), Outcome::BadRequest),
+        Err(e @ (ProxyError::ClientBody | ProxyError::ClientTimeout(_))) => {
+            (upstream_error(html, &e), Outcome::BadRequest)
+        }
         Err(e) => (upstream_error(html, &e), Outcome::UpstreamError),
     }
 }
@@ -428,7 +430,7 @@ fn alb_key(app: &App, settings: &Settings, path: &str) -> Response<Body> {
 }
 
 fn upstream_error(html: bool, error: &ProxyError) -> Response<Body> {
-    if matches!(error, ProxyError::ClientBody) {
+    if matches!(error, ProxyError::ClientBody | ProxyError::ClientTimeout(_)) {
         tracing::info!(error = %error, "request not forwarded");
     } else {
         tracing::warn!(error = %error, "upstream request failed");
@@ -447,6 +449,13 @@ fn upstream_error(html: bool, error: &ProxyError) -> Response<Body> {
             "bad_request",
             "Bad request",
             "The request body was malformed or incomplete.",
+        ),
+        ProxyError::ClientTimeout(_) => respond::error(
+            html,
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "Request timeout",
+            "The request body did not arrive in time.",
         ),
         ProxyError::Unreachable | ProxyError::BadRequest(_) => respond::error(
             html,

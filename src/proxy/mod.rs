@@ -16,7 +16,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use url::Url;
 
-pub use body::ClientBody;
+pub use body::{BodyState, BodyWatch, ClientBody};
 pub use client::{ClientBuildError, UpstreamClient};
 pub use upgrade::{tunnel_allowed, Tunnels};
 
@@ -35,6 +35,9 @@ pub enum ProxyError {
     /// The client's body was malformed or ended early: the client's fault, not the upstream's.
     #[error("the client's request body was malformed or cut short")]
     ClientBody,
+    /// The response timeout passed while the body was still waiting for the client.
+    #[error("the client did not send its request body within {0:?}")]
+    ClientTimeout(Duration),
 }
 
 pub struct Upstream {
@@ -105,13 +108,16 @@ impl Upstream {
             .map_err(|e| ProxyError::BadRequest(e.to_string()))?;
         *req.version_mut() = Version::HTTP_11;
         let (parts, body) = req.into_parts();
-        let (body, client_body_failed) = ClientBody::new(body);
+        let (body, client_body) = ClientBody::new(body);
         let req = Request::from_parts(parts, body);
 
         let sent = tokio::time::timeout(self.response_timeout, self.client.request(req)).await;
         let mut resp = match sent {
+            Err(_) if client_body.state() == BodyState::WaitingOnClient => {
+                return Err(ProxyError::ClientTimeout(self.response_timeout));
+            }
             Err(_) => return Err(ProxyError::Timeout(self.response_timeout)),
-            Ok(Err(_)) if client_body_failed.load(std::sync::atomic::Ordering::Relaxed) => {
+            Ok(Err(_)) if client_body.state() == BodyState::Failed => {
                 return Err(ProxyError::ClientBody);
             }
             Ok(Err(e)) => {
