@@ -14,7 +14,8 @@
 # Pass: no request failed other than by design, the sidecar exits 0 on SIGTERM, and RSS
 # and fds are flat after warm-up (bench/soak.py summary). --smoke runs 30 s for CI.
 # Needs: python3, wrk (./test.sh installs it), and a built binary (cargo build);
-# COGNITO_SIDECAR_BIN overrides which binary is used.
+# SOAK_SIDECAR_BIN overrides which binary is used (not COGNITO_SIDECAR_*: the sidecar
+# reads every such variable as a config override).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -32,7 +33,7 @@ while [ $# -gt 0 ]; do
     --connections) connections="$2"; shift 2 ;;
     --delay-ms) delay_ms="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -40,7 +41,7 @@ done
 for tool in python3 wrk; do
   command -v "$tool" >/dev/null || { echo "soak: $tool is missing; ./test.sh installs it" >&2; exit 1; }
 done
-bin="${COGNITO_SIDECAR_BIN:-}"
+bin="${SOAK_SIDECAR_BIN:-}"
 if [ -z "$bin" ]; then
   for candidate in "$root/target/release/cognito-sidecar" "$root/target/debug/cognito-sidecar"; do
     if [ -x "$candidate" ]; then bin="$candidate"; break; fi

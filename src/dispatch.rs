@@ -79,13 +79,17 @@ pub async fn handle(app: Arc<App>, mut req: Request<Incoming>, conn: ConnInfo) -
     let (mut resp, outcome, sub, path) = match canonical {
         Err(reason) => {
             tracing::debug!(reason, "rejected request head");
-            let resp = respond::error(
+            let mut resp = respond::error(
                 respond::wants_html(req.headers()),
                 StatusCode::BAD_REQUEST,
                 "bad_request",
                 "Bad request",
                 "The request path or Host header is not valid.",
             );
+            // A client that sends an ambiguous head may be probing for a parser
+            // differential: nothing more is read from this connection.
+            resp.headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
             (resp, Outcome::BadRequest, None, "-".to_string())
         }
         Ok(path) => {

@@ -33,9 +33,29 @@ impl Emulator {
 
     /// The same on a chosen port (for tests that start the IdP late).
     pub fn start_on(port: u16, sidecar_port: u16, client_extra: &str) -> Emulator {
+        Self::start_configured(port, sidecar_port, client_extra, "")
+    }
+
+    /// An emulator reached through `base_url` (a fault-injecting gate in front of it):
+    /// its issuer and endpoint URLs name the gate.
+    pub fn start_behind(base_url: &str, sidecar_port: u16) -> Emulator {
+        Self::start_configured(
+            free_port(),
+            sidecar_port,
+            "",
+            &format!("base_url: {base_url}\n"),
+        )
+    }
+
+    fn start_configured(
+        port: u16,
+        sidecar_port: u16,
+        client_extra: &str,
+        top_extra: &str,
+    ) -> Emulator {
         let yaml = format!(
             r#"listen: 127.0.0.1:{port}
-region: us-east-1
+{top_extra}region: us-east-1
 user_pool_id: {POOL}
 hooks:
   enabled: true
