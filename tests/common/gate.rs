@@ -191,8 +191,9 @@ async fn forward(
     match fault {
         Some(PathFault::Hang) => std::future::pending::<()>().await,
         Some(PathFault::Status(code)) => {
+            // A 4xx carries an OAuth error (the IdP decided); a 5xx body is ignored.
             let mut resp = hyper::Response::new(Full::new(Bytes::from_static(
-                b"{\"error\":\"injected fault\"}",
+                b"{\"error\":\"invalid_grant\"}",
             )));
             *resp.status_mut() = hyper::StatusCode::from_u16(code).unwrap();
             return resp;
