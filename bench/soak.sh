@@ -103,6 +103,16 @@ trap cleanup EXIT
 
 "$bin" emulator -c "$out/emulator.yaml" 2>"$out/emulator.log" &
 pids+=($!)
+python3 - "$ip" <<'EOF'
+import socket, sys, time
+for _ in range(300):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.1)
+sys.exit("the emulator never started listening")
+EOF
 python3 "$here/soak.py" upstream --port "$up" 2>"$out/upstream.log" &
 pids+=($!)
 "$bin" run -c "$out/sidecar.yaml" 2>"$out/sidecar.log" &
