@@ -531,7 +531,7 @@ async fn sigterm_under_load_finishes_in_flight_requests() {
             let mut n = 0u32;
             while zero.elapsed() < Duration::from_millis(2500) {
                 n += 1;
-                let path = if (w + n) % 3 == 0 {
+                let path = if (w + n).is_multiple_of(3) {
                     "/slow?ms=400"
                 } else {
                     "/echo"
