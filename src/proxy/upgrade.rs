@@ -15,7 +15,8 @@ use tokio_util::task::TaskTracker;
 /// upstream that accepts it would turn the tunnel into an HTTP/2 connection on which the
 /// client sends further requests the sidecar never sees, unauthenticated and with any
 /// identity headers it likes (h2c smuggling). RFC 9113 §3.1 deprecates the `h2c` upgrade
-/// token anyway. Such a request is forwarded as a plain request without the upgrade.
+/// token anyway (and `h2` is never valid in `Upgrade`, RFC 7540 §3.3). Such a request is
+/// forwarded as a plain request without the upgrade.
 pub fn tunnel_allowed(upgrade: &HeaderValue) -> bool {
     let Ok(text) = upgrade.to_str() else {
         return false;
