@@ -73,17 +73,26 @@ pub async fn handle(app: Arc<App>, mut req: Request<Incoming>, conn: ConnInfo) -
     // Phase 1: nothing the client sends may pose as the sidecar's identity headers.
     headers::strip_identity(req.headers_mut());
 
-    // Phase 2: one canonical path, decided before any rule (issue: path differentials).
-    let (mut resp, outcome, sub, path) = match crate::path::canonicalize(req.uri().path()) {
-        Err(e) => {
-            tracing::debug!(error = %e, "rejected request path");
-            let resp = respond::error(
+    // Phase 2: one host and one canonical path, decided before any rule (RFC 9112 §3.2;
+    // issue: path differentials).
+    let canonical = match crate::framing::check_host(req.version(), req.uri(), req.headers()) {
+        Err(e) => Err(e.to_string()),
+        Ok(()) => crate::path::canonicalize(req.uri().path()).map_err(|e| e.to_string()),
+    };
+    let (mut resp, outcome, sub, path) = match canonical {
+        Err(reason) => {
+            tracing::debug!(reason, "rejected request head");
+            let mut resp = respond::error(
                 respond::wants_html(req.headers()),
                 StatusCode::BAD_REQUEST,
                 "bad_request",
                 "Bad request",
-                "The request path is not valid.",
+                "The request path or Host header is not valid.",
             );
+            // A client that sends an ambiguous head may be probing for a parser
+            // differential: nothing more is read from this connection.
+            resp.headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
             (resp, Outcome::BadRequest, None, "-".to_string())
         }
         Ok(path) => {
@@ -385,7 +394,7 @@ async fn forward(
         .or_else(|| req.uri().authority().map(|a| a.to_string()));
     let html = respond::wants_html(req.headers());
     let headers = req.headers_mut();
-    let upgrade = headers::remove_hop_by_hop(headers);
+    let upgrade = headers::remove_hop_by_hop(headers).filter(crate::proxy::tunnel_allowed);
     crate::session::cookies::strip_own_cookies(headers, settings.cookie_name());
     headers::set_forwarding(
         headers,
@@ -424,6 +433,9 @@ async fn forward(
         Ok(resp) => {
             app.metrics.upstream(sent.elapsed().as_secs_f64());
             (resp, Outcome::Proxied)
+        }
+        Err(e @ (ProxyError::ClientBody | ProxyError::ClientTimeout(_))) => {
+            (upstream_error(html, &e), Outcome::BadRequest)
         }
         Err(e) => (upstream_error(html, &e), Outcome::UpstreamError),
     }
@@ -467,7 +479,11 @@ fn alb_key(app: &App, settings: &Settings, path: &str) -> Response<Body> {
 }
 
 fn upstream_error(html: bool, error: &ProxyError) -> Response<Body> {
-    tracing::warn!(error = %error, "upstream request failed");
+    if matches!(error, ProxyError::ClientBody | ProxyError::ClientTimeout(_)) {
+        tracing::info!(error = %error, "request not forwarded");
+    } else {
+        tracing::warn!(error = %error, "upstream request failed");
+    }
     match error {
         ProxyError::Timeout(_) => respond::error(
             html,
@@ -475,6 +491,20 @@ fn upstream_error(html: bool, error: &ProxyError) -> Response<Body> {
             "upstream_timeout",
             "Gateway timeout",
             "The application did not answer in time. Try again shortly.",
+        ),
+        ProxyError::ClientBody => respond::error(
+            html,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "Bad request",
+            "The request body was malformed or incomplete.",
+        ),
+        ProxyError::ClientTimeout(_) => respond::error(
+            html,
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "Request timeout",
+            "The request body did not arrive in time.",
         ),
         ProxyError::Unreachable | ProxyError::BadRequest(_) => respond::error(
             html,

@@ -15,6 +15,7 @@ pub mod dispatch;
 pub mod emulator;
 pub mod endpoints;
 pub mod error;
+pub mod framing;
 pub mod headers;
 pub mod identity;
 pub mod identity_pool;

@@ -156,6 +156,11 @@ impl Jwks {
         self.lookup(kid)
     }
 
+    /// Whether the current key set holds `kid`; never fetches.
+    pub fn publishes(&self, kid: &str) -> bool {
+        self.lookup(kid).is_some()
+    }
+
     fn lookup(&self, kid: &str) -> Option<Arc<DecodingKey>> {
         self.keys.load().get(kid).cloned()
     }

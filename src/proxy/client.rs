@@ -7,7 +7,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use hyper::body::Incoming;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -17,7 +16,7 @@ use rustls_pki_types::CertificateDer;
 
 use crate::config::ProxyConfig;
 
-pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, Incoming>;
+pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, super::ClientBody>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientBuildError {

@@ -4,6 +4,7 @@
 //! (the request pipeline in `dispatch`) has already fixed the headers; this module only
 //! rewrites the target URI and version, joins upgrades, and classifies failures.
 
+mod body;
 mod client;
 mod upgrade;
 
@@ -15,8 +16,9 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use url::Url;
 
+pub use body::{BodyState, BodyWatch, ClientBody};
 pub use client::{ClientBuildError, UpstreamClient};
-pub use upgrade::Tunnels;
+pub use upgrade::{tunnel_allowed, Tunnels};
 
 use crate::config::ProxyConfig;
 use crate::respond::Body;
@@ -30,6 +32,12 @@ pub enum ProxyError {
     Timeout(Duration),
     #[error("the request could not be sent upstream: {0}")]
     BadRequest(String),
+    /// The client's body was malformed or ended early: the client's fault, not the upstream's.
+    #[error("the client's request body was malformed or cut short")]
+    ClientBody,
+    /// The response timeout passed while the body was still waiting for the client.
+    #[error("the client did not send its request body within {0:?}")]
+    ClientTimeout(Duration),
 }
 
 pub struct Upstream {
@@ -99,10 +107,19 @@ impl Upstream {
             .build()
             .map_err(|e| ProxyError::BadRequest(e.to_string()))?;
         *req.version_mut() = Version::HTTP_11;
+        let (parts, body) = req.into_parts();
+        let (body, client_body) = ClientBody::new(body);
+        let req = Request::from_parts(parts, body);
 
         let sent = tokio::time::timeout(self.response_timeout, self.client.request(req)).await;
         let mut resp = match sent {
+            Err(_) if client_body.state() == BodyState::WaitingOnClient => {
+                return Err(ProxyError::ClientTimeout(self.response_timeout));
+            }
             Err(_) => return Err(ProxyError::Timeout(self.response_timeout)),
+            Ok(Err(_)) if client_body.state() == BodyState::Failed => {
+                return Err(ProxyError::ClientBody);
+            }
             Ok(Err(e)) => {
                 tracing::debug!(error = %e, connect = e.is_connect(), "upstream request failed");
                 return Err(ProxyError::Unreachable);

@@ -5,10 +5,27 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
+use http::HeaderValue;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+/// Whether an `Upgrade` request may be tunnelled to the upstream. Never `h2c`: an
+/// upstream that accepts it would turn the tunnel into an HTTP/2 connection on which the
+/// client sends further requests the sidecar never sees, unauthenticated and with any
+/// identity headers it likes (h2c smuggling). RFC 9113 §3.1 deprecates the `h2c` upgrade
+/// token anyway (and `h2` is never valid in `Upgrade`, RFC 7540 §3.3). Such a request is
+/// forwarded as a plain request without the upgrade.
+pub fn tunnel_allowed(upgrade: &HeaderValue) -> bool {
+    let Ok(text) = upgrade.to_str() else {
+        return false;
+    };
+    !text.split(',').any(|protocol| {
+        let name = protocol.split('/').next().unwrap_or("").trim();
+        name.eq_ignore_ascii_case("h2c") || name.eq_ignore_ascii_case("h2")
+    })
+}
 
 /// Owns every open tunnel task.
 #[derive(Clone, Default)]
@@ -60,5 +77,25 @@ impl Tunnels {
             self.cancel.cancel();
             self.tracker.wait().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn websocket_upgrades_pass_and_http2_upgrades_never_do() {
+        for ok in ["websocket", "WebSocket", "foo/1.0"] {
+            assert!(tunnel_allowed(&HeaderValue::from_static(ok)), "{ok}");
+        }
+        for refused in ["h2c", "H2C", " h2c ", "websocket, h2c", "h2c/1.0", "h2"] {
+            assert!(
+                !tunnel_allowed(&HeaderValue::from_static(refused)),
+                "{refused}"
+            );
+        }
+        let opaque = HeaderValue::from_bytes(b"websocket\xff").expect("obs-text is a valid value");
+        assert!(!tunnel_allowed(&opaque));
     }
 }

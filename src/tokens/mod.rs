@@ -153,13 +153,20 @@ impl Verifier {
 
     /// Verifies an `Authorization: Bearer` token of any accepted use. The unverified
     /// `token_use` only picks the preset, which then checks everything. Results are
-    /// cached by the token's SHA-256 until its `exp`; failures are not cached, so a
+    /// cached by the token's SHA-256 until its `exp` (and only while
+    /// its signing key is still published); failures are not cached, so a
     /// flood of junk tokens cannot fill memory.
     pub async fn verify_bearer(&self, token: &str) -> Result<Arc<BearerIdentity>, TokenError> {
         let parts = compact::split(token)?;
         let key = sha256(token);
         if let Some(hit) = self.bearer_cache.get(&key).await {
-            return Ok(hit);
+            // A cached result stands only while its signing key is still published: a
+            // key dropped from the JWKS (rotation, or revocation after a compromise)
+            // ends the tokens it signed, as an uncached check would.
+            if compact::key_id(parts.header).is_ok_and(|kid| self.jwks.publishes(&kid)) {
+                return Ok(hit);
+            }
+            self.bearer_cache.invalidate(&key).await;
         }
         let token_use = compact::unverified_token_use(parts.payload)?;
         if !self.settings.bearer_token_uses.contains(&token_use) {

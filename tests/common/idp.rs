@@ -42,6 +42,17 @@ impl Emulator {
         Self::start_with_on(free_port(), sidecar_port, client_extra, pool_extra)
     }
 
+    /// An emulator reached through `base_url` (a fault-injecting gate in front of it):
+    /// its issuer and endpoint URLs name the gate.
+    pub fn start_behind(base_url: &str, sidecar_port: u16) -> Emulator {
+        Self::start_with_on(
+            free_port(),
+            sidecar_port,
+            "",
+            &format!("base_url: {base_url}\n"),
+        )
+    }
+
     fn start_with_on(
         port: u16,
         sidecar_port: u16,

@@ -184,6 +184,8 @@ pub fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
+pub mod gate;
+pub mod raw;
 pub mod upstream;
 
 /// A sidecar config for proxy tests: every path public (so no sign-in is needed) and the

@@ -116,3 +116,25 @@ async fn a_cached_bearer_is_dropped_at_its_exp() {
     assert!(f.verifier.verify_bearer(&token).await.is_ok());
     assert_eq!(f.verifier.signature_checks(), 2, "no cache hit after exp");
 }
+
+#[tokio::test]
+async fn a_cached_bearer_ends_when_its_key_leaves_the_jwks() {
+    let f = Fixture::start().await;
+    let token = access_key().token(&access_claims());
+    assert!(f.verifier.verify_bearer(&token).await.is_ok());
+    assert!(f.verifier.verify_bearer(&token).await.is_ok());
+    assert_eq!(
+        f.verifier.signature_checks(),
+        1,
+        "the second answer is a cache hit"
+    );
+    // The IdP drops the access key; a token with a new kid makes the sidecar re-read it.
+    f.serve_keys(&[id_key(), test_key(2)]);
+    let rotated = test_key(2).token(&access_claims());
+    assert!(f.verifier.verify_bearer(&rotated).await.is_ok());
+    assert_eq!(
+        f.verifier.verify_bearer(&token).await,
+        Err(TokenError::UnknownKey),
+        "the cached result went with its key"
+    );
+}
