@@ -9,10 +9,11 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 # Debian packages the tests need, as "command:package" (the command proves the package
-# is installed): nginx for the forward-auth test, pip for the ALB verifier's packages.
+# is installed): nginx for the forward-auth test, pip for the ALB verifier's packages,
+# redis for the server-side session store, wrk for the soak smoke run.
 # The browser test (tests/browser/run.sh) installs chromium itself; deploy/check.sh
 # installs its own tools.
-PACKAGES=("nginx:nginx-light" "pip3:python3-pip")
+PACKAGES=("nginx:nginx-light" "pip3:python3-pip" "redis-server:redis-server" "redis-cli:redis-tools" "wrk:wrk")
 
 # PyPI packages as "module:package": the independent ALB header verifier.
 PY_PACKAGES=("jwt:pyjwt" "cryptography:cryptography")
@@ -145,6 +146,18 @@ run_deploy_checks() {
 	tally "deploy checks" "$passed" "$failed" "$status"
 }
 
+# A 30-second mixed-traffic soak (bench/soak.sh --smoke): memory and file descriptors
+# flat, no failed request. The 10-minute version is run by hand (bench/README.md).
+run_soak_smoke() {
+	local status=0
+	SOAK_SIDECAR_BIN=${SOAK_SIDECAR_BIN:-target/debug/cognito-sidecar} bash bench/soak.sh --smoke || status=$?
+	if [[ $status -eq 0 ]]; then
+		tally "soak smoke" 1 0 0
+	else
+		tally "soak smoke" 0 1 "$status"
+	fi
+}
+
 ensure_toolchain
 ensure_packages
 ensure_python_packages
@@ -152,5 +165,6 @@ ensure_npm_packages
 run_cargo_tests
 run_browser_tests
 run_deploy_checks
+run_soak_smoke
 echo "total: $PASSED passed, $FAILED failed"
 exit "$STATUS"
