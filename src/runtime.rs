@@ -142,9 +142,11 @@ impl Prepared {
         }
         app.readiness.set_loaded();
 
+        // Boxed: the request future holds every phase's state (several KB), and hyper
+        // moves it a few times per request; a box makes each move a pointer copy.
         let handler = {
             let app = app.clone();
-            move |req, conn| dispatch::handle(app.clone(), req, conn)
+            move |req, conn| Box::pin(dispatch::handle(app.clone(), req, conn))
         };
         let acceptor = certs.map(|c| tokio_rustls::TlsAcceptor::from(c.server_config()));
         let scheme = if acceptor.is_some() { "https" } else { "http" };
