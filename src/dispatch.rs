@@ -104,7 +104,7 @@ pub async fn handle(app: Arc<App>, mut req: Request<Incoming>, conn: ConnInfo) -
     };
 
     resp.headers_mut()
-        .insert("x-request-id", request_id.clone());
+        .insert(headers::X_REQUEST_ID, request_id.clone());
     let elapsed = started.elapsed().as_secs_f64();
     app.metrics
         .request(metric_outcome(outcome, resp.status()), elapsed);
@@ -405,7 +405,7 @@ async fn forward(
             trusted_peer: crate::net::is_trusted(&settings.trusted_proxies, conn.peer.ip()),
         },
     );
-    headers.insert("x-request-id", request_id.clone());
+    headers.insert(headers::X_REQUEST_ID, request_id.clone());
     if let Some(auth) = auth {
         let (access_token, id_token) = match &auth.via {
             Via::Session(s) => (s.access_token.clone(), s.id_token.clone()),

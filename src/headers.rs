@@ -38,6 +38,7 @@ pub const IDENTITY_HEADERS: &[&str] = &[
 
 /// RFC 9110 §7.6.1: connection-specific fields a proxy must not forward, plus the
 /// de-facto `Proxy-Connection` and `Keep-Alive`.
+#[cfg(test)]
 const HOP_BY_HOP: &[&str] = &[
     "connection",
     "keep-alive",
@@ -49,6 +50,24 @@ const HOP_BY_HOP: &[&str] = &[
     "proxy-authenticate",
     "proxy-authorization",
 ];
+
+/// [`HOP_BY_HOP`] as ready-made names: the hot path never parses a header name.
+const HOP_BY_HOP_NAMES: [HeaderName; 9] = [
+    http::header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    http::header::TE,
+    http::header::TRAILER,
+    http::header::TRANSFER_ENCODING,
+    http::header::UPGRADE,
+    http::header::PROXY_AUTHENTICATE,
+    http::header::PROXY_AUTHORIZATION,
+];
+
+pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+pub const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// True when `name` is one of the identity headers in any spelling.
 pub fn is_identity_header(name: &str) -> bool {
@@ -106,8 +125,8 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
     for name in named {
         headers.remove(&name);
     }
-    for name in HOP_BY_HOP {
-        headers.remove(*name);
+    for name in &HOP_BY_HOP_NAMES {
+        headers.remove(name);
     }
     upgrade
 }
@@ -128,30 +147,30 @@ pub struct Forwarding<'a> {
 /// A trusted proxy's own `X-Forwarded-Proto`/`-Host` are kept (TLS ended at the
 /// ingress); from anyone else they are replaced by what this connection shows.
 pub fn set_forwarding(headers: &mut HeaderMap, fwd: &Forwarding<'_>) {
-    let incoming_chain = joined(headers, "x-forwarded-for");
+    let incoming_chain = joined(headers, &X_FORWARDED_FOR);
     let chain = crate::net::forwarded_for(incoming_chain.as_deref(), fwd.peer);
     if let Ok(value) = HeaderValue::from_str(&chain) {
-        headers.insert("x-forwarded-for", value);
+        headers.insert(X_FORWARDED_FOR, value);
     }
-    let keep = |headers: &HeaderMap, name: &str| {
+    let keep = |headers: &HeaderMap, name: &HeaderName| {
         fwd.trusted_peer && headers.get(name).is_some_and(|v| !v.is_empty())
     };
-    if !keep(headers, "x-forwarded-proto") {
-        headers.insert("x-forwarded-proto", HeaderValue::from_static(fwd.proto));
+    if !keep(headers, &X_FORWARDED_PROTO) {
+        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(fwd.proto));
     }
-    if !keep(headers, "x-forwarded-host") {
+    if !keep(headers, &X_FORWARDED_HOST) {
         match fwd.host.and_then(|h| HeaderValue::from_str(h).ok()) {
             Some(host) => {
-                headers.insert("x-forwarded-host", host);
+                headers.insert(X_FORWARDED_HOST, host);
             }
             None => {
-                headers.remove("x-forwarded-host");
+                headers.remove(X_FORWARDED_HOST);
             }
         }
     }
 }
 
-fn joined(headers: &HeaderMap, name: &str) -> Option<String> {
+fn joined(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
     let parts: Vec<&str> = headers
         .get_all(name)
         .iter()
@@ -164,7 +183,7 @@ fn joined(headers: &HeaderMap, name: &str) -> Option<String> {
 /// else a fresh UUIDv7 (time-ordered, so logs sort naturally).
 pub fn request_id(headers: &HeaderMap) -> HeaderValue {
     headers
-        .get("x-request-id")
+        .get(X_REQUEST_ID)
         .filter(|v| {
             let b = v.as_bytes();
             !b.is_empty() && b.len() <= 128 && b.iter().all(|c| c.is_ascii_graphic())

@@ -468,3 +468,29 @@ async fn envoy_ext_authz_style_checks_the_path_suffix() {
         .unwrap();
     assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_can_deny_instead_of_redirecting_unauthenticated_navigations() {
+    let up = upstream::start().await;
+    let port = free_port();
+    let idp = Emulator::start(port, "");
+    let extra = "access:\n  rules:\n    - {path: /api/*, unauthenticated: deny}\n";
+    let _sc = Sidecar::start(&sidecar_config(port, &up.url(), &idp, extra), port);
+    common::wait_ready(port).await;
+    let browser = Browser::new(port);
+    // Like the ALB's `on_unauthenticated_request: deny`: a 401, even for a browser.
+    let api = browser.navigate(&browser.app("/api/orders")).await;
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(api.headers()["www-authenticate"], "Bearer");
+    assert_eq!(browser.navigate(&browser.app("/app")).await.status(), StatusCode::FOUND);
+    // /oauth2/userinfo is the SPA's way to ask; no CORS headers are offered by default.
+    let info = browser
+        .http
+        .get(browser.app("/oauth2/userinfo"))
+        .header("origin", "https://other.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(info.status(), StatusCode::UNAUTHORIZED);
+    assert!(info.headers().get("access-control-allow-origin").is_none());
+}
