@@ -261,6 +261,17 @@ export async function startStack(options = {}) {
         if (!resp.ok) throw new Error(`emulator stats: HTTP ${resp.status}`);
         return resp.json();
       },
+      /**
+       * What the emulator "sent" to `username` (GET /_emulator/outbox?username=…):
+       * verification codes and invitations, oldest first.
+       */
+      async outbox(username) {
+        const url = new URL(`${idp}/_emulator/outbox`);
+        url.searchParams.set('username', username);
+        const resp = await fetch(url);
+        if (!resp.ok) throw new Error(`emulator outbox: HTTP ${resp.status}`);
+        return (await resp.json()).messages;
+      },
       /** stderr of each process so far, for failure reports. */
       logs: () => Object.fromEntries(procs.map((p) => [p.name, p.log])),
       stop,
