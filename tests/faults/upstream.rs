@@ -142,9 +142,9 @@ async fn upstream_that_never_answers_gives_504_without_pile_up() {
     });
     for (status, took) in futures_util::future::join_all(requests).await {
         assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
-        assert!(took < Duration::from_millis(2500), "{took:?}");
+        assert!(took < Duration::from_millis(4000), "{took:?}");
     }
-    assert!(t.elapsed() < Duration::from_secs(4));
+    assert!(t.elapsed() < Duration::from_secs(6));
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
         hole.accepted() <= 20,
