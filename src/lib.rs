@@ -16,6 +16,7 @@ pub mod endpoints;
 pub mod error;
 pub mod headers;
 pub mod identity;
+pub mod invariants;
 pub mod idp_http;
 #[cfg(test)]
 mod idp_stub;
