@@ -16,10 +16,10 @@ pub mod endpoints;
 pub mod error;
 pub mod headers;
 pub mod identity;
-pub mod invariants;
 pub mod idp_http;
 #[cfg(test)]
 mod idp_stub;
+pub mod invariants;
 pub mod jwks;
 pub mod net;
 pub mod oauth;

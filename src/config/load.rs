@@ -119,11 +119,14 @@ fn apply_env(
                     // The parser's message quotes the input, which must not reach logs
                     // when it is a secret.
                     let detail = if is_secret_path(&path) {
-                        "check its brackets and quoting (the value is a secret, so it is not shown)".to_owned()
+                        "check its brackets and quoting (the value is a secret, so it is not shown)"
+                            .to_owned()
                     } else {
                         e.to_string()
                     };
-                    problems.push(format!("{name}: not a valid YAML list or mapping: {detail}"));
+                    problems.push(format!(
+                        "{name}: not a valid YAML list or mapping: {detail}"
+                    ));
                     continue;
                 }
             }

@@ -29,9 +29,11 @@ pub fn check_config(yaml: &str, env: &[(String, String)]) -> Result<(), Violatio
         }
     };
     for secret in &secrets {
-        ensure(!shown.iter().any(|s| s.contains(secret.as_str())), AREA, || {
-            format!("a secret value appears in {shown:?}")
-        })?;
+        ensure(
+            !shown.iter().any(|s| s.contains(secret.as_str())),
+            AREA,
+            || format!("a secret value appears in {shown:?}"),
+        )?;
     }
     Ok(())
 }
@@ -42,11 +44,17 @@ fn secrets_in(yaml: &str, env: &[(String, String)]) -> Vec<String> {
     let mut found = Vec::new();
     let mut collect = |value: &Value| match value {
         Value::String(s) => found.push(s.clone()),
-        Value::Array(items) => found.extend(items.iter().filter_map(|i| i.as_str().map(str::to_owned))),
+        Value::Array(items) => {
+            found.extend(items.iter().filter_map(|i| i.as_str().map(str::to_owned)))
+        }
         _ => {}
     };
     if let Ok(tree) = serde_saphyr::from_str::<Value>(yaml) {
-        for (section, key) in [("cognito", "client_secret"), ("session", "secret"), ("session", "secrets")] {
+        for (section, key) in [
+            ("cognito", "client_secret"),
+            ("session", "secret"),
+            ("session", "secrets"),
+        ] {
             if let Some(value) = tree.get(section).and_then(|s| s.get(key)) {
                 collect(value);
             }
@@ -54,7 +62,13 @@ fn secrets_in(yaml: &str, env: &[(String, String)]) -> Vec<String> {
     }
     for (name, value) in env {
         let name = name.to_ascii_uppercase();
-        if ["COGNITO_SIDECAR_COGNITO__CLIENT_SECRET", "COGNITO_SIDECAR_SESSION__SECRET", "COGNITO_SIDECAR_SESSION__SECRETS"].contains(&name.as_str()) {
+        if [
+            "COGNITO_SIDECAR_COGNITO__CLIENT_SECRET",
+            "COGNITO_SIDECAR_SESSION__SECRET",
+            "COGNITO_SIDECAR_SESSION__SECRETS",
+        ]
+        .contains(&name.as_str())
+        {
             collect(&Value::String(value.clone()));
         }
     }

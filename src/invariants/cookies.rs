@@ -48,9 +48,11 @@ pub fn check_cookie_headers(values: &[&[u8]], base: &str) -> Result<(), Violatio
         )?;
     }
     if let Some(joined) = join(&before, base) {
-        ensure(!joined.is_empty() && joined.len() <= MAX_JOINED, AREA, || {
-            format!("join returned {} bytes", joined.len())
-        })?;
+        ensure(
+            !joined.is_empty() && joined.len() <= MAX_JOINED,
+            AREA,
+            || format!("join returned {} bytes", joined.len()),
+        )?;
     }
 
     strip_own_cookies(&mut headers, base);
@@ -89,9 +91,11 @@ pub fn check_cookie_headers(values: &[&[u8]], base: &str) -> Result<(), Violatio
 /// `MAX_CHUNKS × MAX_CHUNK_LEN` bytes.
 pub fn check_join(cookies: &[(String, String)], base: &str) -> Result<(), Violation> {
     match join(cookies, base) {
-        Some(joined) => ensure(!joined.is_empty() && joined.len() <= MAX_JOINED, "join", || {
-            format!("join returned {} bytes", joined.len())
-        }),
+        Some(joined) => ensure(
+            !joined.is_empty() && joined.len() <= MAX_JOINED,
+            "join",
+            || format!("join returned {} bytes", joined.len()),
+        ),
         None => Ok(()),
     }
 }
@@ -106,15 +110,19 @@ pub fn check_split_join(base: &str, sealed: &str) -> Result<(), Violation> {
         "the chunks do not concatenate to the value".to_owned()
     })?;
     if let [(name, _)] = chunks.as_slice() {
-        ensure(name == base, AREA, || format!("single cookie named {name:?}"))?;
+        ensure(name == base, AREA, || {
+            format!("single cookie named {name:?}")
+        })?;
     } else {
         for (i, (name, value)) in chunks.iter().enumerate() {
             ensure(*name == format!("{base}_{i}"), AREA, || {
                 format!("chunk {i} named {name:?}")
             })?;
-            ensure(!value.is_empty() && value.len() <= MAX_CHUNK_LEN, AREA, || {
-                format!("chunk {i} has {} bytes", value.len())
-            })?;
+            ensure(
+                !value.is_empty() && value.len() <= MAX_CHUNK_LEN,
+                AREA,
+                || format!("chunk {i} has {} bytes", value.len()),
+            )?;
         }
     }
     if chunks.len() <= MAX_CHUNKS {

@@ -41,7 +41,9 @@ pub fn check_forwarded_for(raw: &str, peer: IpAddr) -> Result<(), Violation> {
         v4 => v4,
     };
     let expected_before = chain.unwrap_or_default();
-    ensure(*last == peer && before == expected_before.as_slice(), AREA, || {
-        format!("{raw:?} gave {out:?}")
-    })
+    ensure(
+        *last == peer && before == expected_before.as_slice(),
+        AREA,
+        || format!("{raw:?} gave {out:?}"),
+    )
 }

@@ -11,7 +11,8 @@ use crate::headers::{is_identity_header, remove_hop_by_hop, strip_identity, HOP_
 pub fn header_map(pairs: &[(&[u8], &[u8])]) -> HeaderMap {
     let mut headers = HeaderMap::new();
     for (name, value) in pairs {
-        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
+        if let (Ok(name), Ok(value)) =
+            (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
         {
             headers.append(name, value);
         }
@@ -36,9 +37,11 @@ pub fn check_headers(original: &HeaderMap) -> Result<(), Violation> {
         } else {
             values(original, name)
         };
-        ensure(values(&stripped, name) == kept, "headers::strip_identity", || {
-            format!("header {name} was handled wrongly")
-        })?;
+        ensure(
+            values(&stripped, name) == kept,
+            "headers::strip_identity",
+            || format!("header {name} was handled wrongly"),
+        )?;
     }
 
     const AREA: &str = "headers::remove_hop_by_hop";

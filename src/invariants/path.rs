@@ -32,9 +32,11 @@ pub fn check_canonical(raw: &str) -> Result<(), Violation> {
     ensure(again.as_deref() == Ok(c), AREA, || {
         format!("not a fixed point: {raw:?} -> {c:?} -> {again:?}")
     })?;
-    ensure(glob_match(c, c) && glob_match("*", c), "path::glob_match", || {
-        format!("{c:?} does not match itself or `*`")
-    })
+    ensure(
+        glob_match(c, c) && glob_match("*", c),
+        "path::glob_match",
+        || format!("{c:?} does not match itself or `*`"),
+    )
 }
 
 /// `glob_match` agrees with a straightforward dynamic-programming matcher.

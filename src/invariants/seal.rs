@@ -55,9 +55,11 @@ pub fn check_round_trip(
             })
         }
     };
-    ensure(sealed.len() <= MAX_SEALED_LEN && sealed.is_ascii(), AREA, || {
-        format!("sealed value of {} bytes", sealed.len())
-    })?;
+    ensure(
+        sealed.len() <= MAX_SEALED_LEN && sealed.is_ascii(),
+        AREA,
+        || format!("sealed value of {} bytes", sealed.len()),
+    )?;
     let opened = ring.open(name, &sealed, now);
     if now < expires_at {
         let opened = opened.ok_or_else(|| Violation {
@@ -70,7 +72,9 @@ pub fn check_round_trip(
             || "the opened value differs from the sealed one".to_owned(),
         )?;
     } else {
-        ensure(opened.is_none(), AREA, || "an expired value opened".to_owned())?;
+        ensure(opened.is_none(), AREA, || {
+            "an expired value opened".to_owned()
+        })?;
     }
     let at = tamper.at % sealed.len().max(1);
     let mut bytes = sealed.clone().into_bytes();

@@ -73,12 +73,10 @@ fn claim_object() -> impl Strategy<Value = Value> {
         Just("email_verified"),
         Just("scope"),
     ];
-    let time = prop_oneof![
-        (NOW - 100..NOW + 100).prop_map(Value::from),
-        json_scalar()
-    ];
-    proptest::collection::vec((names, prop_oneof![json_scalar(), time]), 0..12)
-        .prop_map(|fields| Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
+    let time = prop_oneof![(NOW - 100..NOW + 100).prop_map(Value::from), json_scalar()];
+    proptest::collection::vec((names, prop_oneof![json_scalar(), time]), 0..12).prop_map(|fields| {
+        Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    })
 }
 
 fn expectations() -> tokens::Expectations {

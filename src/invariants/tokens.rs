@@ -138,7 +138,7 @@ pub fn check_claims(json: &[u8], want: &Expectations) -> Result<(), Violation> {
             && envelope.sub.as_deref().is_some_and(|s| !s.is_empty());
         let specific = match expected {
             Expected::Id { client_id, nonce } => {
-                envelope.aud == Value::from(client_id)
+                envelope.aud.as_str() == Some(client_id)
                     && nonce.is_none_or(|n| envelope.nonce.as_deref() == Some(n))
             }
             Expected::Access { client_ids } => envelope

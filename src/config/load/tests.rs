@@ -40,8 +40,9 @@ fn a_secret_of_the_wrong_type_is_not_echoed() {
         assert!(!found.is_empty());
         assert!(found.iter().all(|p| !p.contains(secret)), "{found:?}");
         assert!(
-            found.iter().any(|p| p.contains("session.secrets")
-                && p.contains("not shown: it is a secret")),
+            found
+                .iter()
+                .any(|p| p.contains("session.secrets") && p.contains("not shown: it is a secret")),
             "{found:?}"
         );
     }
@@ -49,8 +50,14 @@ fn a_secret_of_the_wrong_type_is_not_echoed() {
 
 #[test]
 fn non_secret_values_are_still_quoted() {
-    let found = problems(EXAMPLE, &[("COGNITO_SIDECAR_ACCESS__PUBLIC_PATHS", "{: a:  bb:b}")]);
+    let found = problems(
+        EXAMPLE,
+        &[("COGNITO_SIDECAR_ACCESS__PUBLIC_PATHS", "{: a:  bb:b}")],
+    );
     assert!(found.iter().any(|p| p.contains("bb:b")), "{found:?}");
-    let found = problems(EXAMPLE, &[("COGNITO_SIDECAR_COGNITO__SCOPES", "openid-only")]);
+    let found = problems(
+        EXAMPLE,
+        &[("COGNITO_SIDECAR_COGNITO__SCOPES", "openid-only")],
+    );
     assert!(found.iter().any(|p| p.contains("openid-only")), "{found:?}");
 }
