@@ -299,3 +299,19 @@ proptest! {
         holds(config::check_emulator_config(&yaml))?;
     }
 }
+
+#[test]
+fn a_secret_matching_the_loaders_own_words_is_not_a_leak() {
+    // Found by the `config` fuzz target (smoke run): the fuzzer copied message text into
+    // the secret, so it "appeared" in `public_url: missing required key`.
+    let env = [(
+        "COGNITO_SIDECAR_SESSION__SECRETS".to_owned(),
+        "lic_url: missing required k".to_owned(),
+    )];
+    assert_eq!(config::check_config("", &env), Ok(()));
+}
+
+#[test]
+fn disguises_change_every_letter_and_digit_only() {
+    assert_eq!(config::disguised("aZ9+/=_x"), "qQ7+/=_q");
+}
