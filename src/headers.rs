@@ -38,8 +38,7 @@ pub const IDENTITY_HEADERS: &[&str] = &[
 
 /// RFC 9110 §7.6.1: connection-specific fields a proxy must not forward, plus the
 /// de-facto `Proxy-Connection` and `Keep-Alive`.
-#[cfg(test)]
-const HOP_BY_HOP: &[&str] = &[
+pub const HOP_BY_HOP: &[&str] = &[
     "connection",
     "keep-alive",
     "proxy-connection",

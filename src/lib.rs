@@ -22,6 +22,7 @@ pub mod identity_pool;
 pub mod idp_http;
 #[cfg(test)]
 mod idp_stub;
+pub mod invariants;
 pub mod jwks;
 pub mod metrics;
 pub mod net;

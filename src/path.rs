@@ -52,7 +52,13 @@ pub fn canonicalize(raw_path: &str) -> Result<String, PathError> {
     if !raw_path.starts_with('/') {
         return Err(PathError::NotAbsolute);
     }
-    remove_dot_segments(&normalise_escapes(raw_path)?)
+    let canonical = remove_dot_segments(&normalise_escapes(raw_path)?)?;
+    // Escaping can triple the length; a result over the limit would be refused when
+    // canonicalised again, so it is refused now and the output stays a fixed point.
+    if canonical.len() > MAX_PATH_LEN {
+        return Err(PathError::TooLong);
+    }
+    Ok(canonical)
 }
 
 /// Steps 1 and 2, in one pass over the bytes. In the output `/` only ever separates

@@ -482,7 +482,10 @@ async fn rules_can_deny_instead_of_redirecting_unauthenticated_navigations() {
     let api = browser.navigate(&browser.app("/api/orders")).await;
     assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(api.headers()["www-authenticate"], "Bearer");
-    assert_eq!(browser.navigate(&browser.app("/app")).await.status(), StatusCode::FOUND);
+    assert_eq!(
+        browser.navigate(&browser.app("/app")).await.status(),
+        StatusCode::FOUND
+    );
     // /oauth2/userinfo is the SPA's way to ask; no CORS headers are offered by default.
     let info = browser
         .http

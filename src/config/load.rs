@@ -117,7 +117,17 @@ fn apply_env(
             match serde_saphyr::from_str::<Value>(&raw) {
                 Ok(v) => v,
                 Err(e) => {
-                    problems.push(format!("{name}: not a valid YAML list or mapping: {e}"));
+                    // The parser's message quotes the input, which must not reach logs
+                    // when it is a secret.
+                    let detail = if is_secret_path(&path) {
+                        "check its brackets and quoting (the value is a secret, so it is not shown)"
+                            .to_owned()
+                    } else {
+                        e.to_string()
+                    };
+                    problems.push(format!(
+                        "{name}: not a valid YAML list or mapping: {detail}"
+                    ));
                     continue;
                 }
             }
@@ -128,6 +138,16 @@ fn apply_env(
             problems.push(format!("{name}: {msg}"));
         }
     }
+}
+
+/// True for the paths of [`SECRET_KEYS`] (`section[.sub].key`).
+fn is_secret_path(path: &[String]) -> bool {
+    let Some((key, sections)) = path.split_last() else {
+        return false;
+    };
+    SECRET_KEYS.iter().any(|(s, k, _)| {
+        k == key && s.len() == sections.len() && s.iter().zip(sections).all(|(a, b)| a == b)
+    })
 }
 
 fn set_path(tree: &mut Map<String, Value>, path: &[String], value: Value) -> Result<(), String> {
@@ -310,8 +330,24 @@ fn deserialize<T: DeserializeOwned>(value: Value) -> Result<T, String> {
     serde_path_to_error::deserialize::<_, T>(value).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner().to_string();
-        describe(&path, &inner)
+        describe(&path, &without_secret_value(&path, &inner))
     })
+}
+
+/// Serde quotes the offending value (`invalid type: string "…", expected a sequence`);
+/// under a secret key that value is the secret, so only what was expected is kept.
+fn without_secret_value(path: &str, message: &str) -> String {
+    let field = path.rsplit('.').next().unwrap_or(path);
+    let field = field.split('[').next().unwrap_or(field);
+    if !SECRET_KEYS.iter().any(|(_, key, _)| *key == field) {
+        return message.to_owned();
+    }
+    match message.rsplit_once(", expected ") {
+        Some((_, expected)) => {
+            format!("wrong type or value (not shown: it is a secret), expected {expected}")
+        }
+        None => "wrong type or value (not shown: it is a secret)".to_owned(),
+    }
 }
 
 /// Turns serde's wording into `key.path: what is wrong and how to fix it`.
@@ -344,3 +380,6 @@ fn describe(path: &str, message: &str) -> String {
         format!("{path}: {message}")
     }
 }
+
+#[cfg(test)]
+mod tests;

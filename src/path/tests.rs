@@ -113,6 +113,19 @@ fn refusals() {
 }
 
 #[test]
+fn escaping_past_the_limit_is_refused_so_the_output_stays_a_fixed_point() {
+    // Found by reasoning on the `path` fuzz target's fixed-point property: `"` is escaped
+    // to `%22`, so a path under the limit could canonicalise to one over it, which a
+    // second canonicalisation would refuse.
+    let fits = format!("/{}", "\"".repeat((MAX_PATH_LEN - 1) / 3));
+    let canonical = ok(&fits);
+    assert_eq!(canonicalize(&canonical), Ok(canonical));
+    let grows = format!("/{}", "\"".repeat(MAX_PATH_LEN / 2));
+    assert!(grows.len() <= MAX_PATH_LEN);
+    assert_eq!(canonicalize(&grows), Err(PathError::TooLong));
+}
+
+#[test]
 fn parameters_on_ordinary_segments_are_kept() {
     assert_eq!(ok("/a;b/c;d=e"), "/a;b/c;d=e");
     assert_eq!(ok("/x;..;/y"), "/x;..;/y");

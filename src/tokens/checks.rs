@@ -47,6 +47,7 @@ pub struct Policy<'a> {
     pub now: u64,
 }
 
+/// Applies every claim check of SPEC §7 in order; the first failure is returned.
 pub fn check(
     claims: &Envelope,
     policy: &Policy<'_>,

@@ -6,9 +6,13 @@
 //! §2.6): three base64url parts → `alg` exactly RS256 → `kid` in the pool's JWKS →
 //! RS256 signature → claim checks ([`checks`]). The algorithm never comes from the token.
 
-mod checks;
+/// The claim checks; public so the fuzz targets and property tests can drive them
+/// with arbitrary claims (`fuzz/`, [`crate::invariants`]).
+pub mod checks;
 mod claims;
-mod compact;
+/// The compact-serialization parsing before any key is chosen; public so the fuzz
+/// targets and property tests can feed it arbitrary tokens.
+pub mod compact;
 mod error;
 #[cfg(test)]
 mod tests;
