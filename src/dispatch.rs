@@ -170,13 +170,23 @@ async fn route_request(
 ) -> Routed {
     match route {
         Route::Healthz => (info::healthz(), Outcome::Internal, None),
-        Route::Readyz => (info::readyz(app, settings).await, Outcome::Internal, None),
+        Route::Readyz => (
+            Box::pin(info::readyz(app, settings)).await,
+            Outcome::Internal,
+            None,
+        ),
         Route::Start => {
             let resp = signin::start(settings, app, req.uri().query(), req.headers());
             (resp, Outcome::SignInRedirect, None)
         }
         Route::Callback => {
-            let resp = signin::callback(settings, app, req.uri().query(), req.headers()).await;
+            let resp = Box::pin(signin::callback(
+                settings,
+                app,
+                req.uri().query(),
+                req.headers(),
+            ))
+            .await;
             let outcome = if resp.status() == StatusCode::FOUND {
                 Outcome::Internal
             } else {
@@ -185,12 +195,12 @@ async fn route_request(
             (resp, outcome, None)
         }
         Route::SignOut => (
-            signout::sign_out(settings, app, req.headers()).await,
+            Box::pin(signout::sign_out(settings, app, req.headers())).await,
             Outcome::Internal,
             None,
         ),
         Route::UserInfo => {
-            let resp = info::userinfo(settings, app, req.headers()).await;
+            let resp = Box::pin(info::userinfo(settings, app, req.headers())).await;
             let outcome = match resp.status() {
                 StatusCode::OK => Outcome::Internal,
                 StatusCode::SERVICE_UNAVAILABLE => Outcome::IdpUnavailable,
@@ -206,8 +216,14 @@ async fn route_request(
                 },
                 _ => forward_auth::Style::Headers,
             };
-            let resp =
-                forward_auth::check(settings, app, req.headers(), conn.peer.ip(), style).await;
+            let resp = Box::pin(forward_auth::check(
+                settings,
+                app,
+                req.headers(),
+                conn.peer.ip(),
+                style,
+            ))
+            .await;
             let outcome = match resp.status() {
                 StatusCode::ACCEPTED | StatusCode::OK => Outcome::Internal,
                 StatusCode::FORBIDDEN => Outcome::Forbidden,
@@ -218,13 +234,13 @@ async fn route_request(
         }
         Route::AlbKey => (alb_key(app, settings, path), Outcome::Internal, None),
         Route::AwsCredentials => {
-            let resp = crate::identity_pool::endpoint::serve(
+            let resp = Box::pin(crate::identity_pool::endpoint::serve(
                 settings,
                 app,
                 req.method(),
                 path,
                 req.headers(),
-            )
+            ))
             .await;
             let outcome = match resp.status() {
                 StatusCode::OK => Outcome::Internal,
@@ -301,7 +317,13 @@ async fn protected(
     } else {
         // Phase 5: forward with identity (and AWS credentials, when configured).
         let mut req = req;
-        crate::identity_pool::signed_in::forward(app, settings, req.headers_mut(), &mut auth).await;
+        Box::pin(crate::identity_pool::signed_in::forward(
+            app,
+            settings,
+            req.headers_mut(),
+            &mut auth,
+        ))
+        .await;
         forward(app, settings, req, conn, path, request_id, Some(&auth)).await
     };
     for cookie in auth.set_cookies {
@@ -425,7 +447,13 @@ async fn forward(
             id_token.as_deref(),
         );
         if let (Some(signer), true) = (&app.alb, settings.config.headers.alb.enabled) {
-            alb_headers(headers, signer, &auth.identity, access_token.as_deref()).await;
+            Box::pin(alb_headers(
+                headers,
+                signer,
+                &auth.identity,
+                access_token.as_deref(),
+            ))
+            .await;
         }
     }
     let sent = Instant::now();
@@ -513,5 +541,34 @@ fn upstream_error(html: bool, error: &ProxyError) -> Response<Body> {
             "Bad gateway",
             "The application is not reachable right now. Try again shortly.",
         ),
+    }
+}
+
+#[cfg(test)]
+mod future_size {
+    //! hyper moves each request's future a few times; its size is paid on every request
+    //! (memmove showed up at ~12% of CPU before the rare, heavy phases were boxed).
+    use super::*;
+
+    fn size3<A, B, C, F: std::future::Future>(_: fn(A, B, C) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    fn size4<A, B, C, D, F: std::future::Future>(_: fn(A, B, C, D) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    #[test]
+    fn the_request_future_stays_small() {
+        let handle_size = size3(handle);
+        let auth_size = size4(crate::auth::authenticate);
+        assert!(
+            handle_size <= 8 * 1024,
+            "dispatch::handle future is {handle_size} bytes"
+        );
+        assert!(
+            auth_size <= 1024,
+            "auth::authenticate future is {auth_size} bytes"
+        );
     }
 }

@@ -76,7 +76,7 @@ pub async fn authenticate(
 ) -> AuthOutcome {
     if !settings.config.bearer.token_use.is_empty() {
         if let Some(token) = bearer_token(headers) {
-            return match app.verifier.verify_bearer(token).await {
+            return match Box::pin(app.verifier.verify_bearer(token)).await {
                 Ok(bearer) => AuthOutcome::Authenticated(Box::new(Authenticated {
                     identity: bearer.identity.clone(),
                     via: Via::Bearer(bearer),
@@ -132,19 +132,23 @@ async fn from_session(
             } = *loaded;
             authenticated(session, reseal)
         }
-        SessionStatus::NeedsRefresh => match refresh(app, settings, &store, &loaded).await {
-            Ok(fresh) => {
-                let set_cookies = if fresh.set_cookies.is_empty() {
-                    loaded.reseal
-                } else {
-                    fresh.set_cookies.clone()
-                };
-                authenticated(fresh.session.clone(), set_cookies)
+        // Boxed: the refresh future (single flight, store lock, IdP call) is several KB,
+        // and every request would otherwise carry and move its space.
+        SessionStatus::NeedsRefresh => {
+            match Box::pin(refresh(app, settings, &store, &loaded)).await {
+                Ok(fresh) => {
+                    let set_cookies = if fresh.set_cookies.is_empty() {
+                        loaded.reseal
+                    } else {
+                        fresh.set_cookies.clone()
+                    };
+                    authenticated(fresh.session.clone(), set_cookies)
+                }
+                Err(RefreshError::Unavailable) => AuthOutcome::IdpUnavailable,
+                Err(RefreshError::StoreUnavailable) => AuthOutcome::StoreUnavailable,
+                Err(RefreshError::Ended) => clear(),
             }
-            Err(RefreshError::Unavailable) => AuthOutcome::IdpUnavailable,
-            Err(RefreshError::StoreUnavailable) => AuthOutcome::StoreUnavailable,
-            Err(RefreshError::Ended) => clear(),
-        },
+        }
     }
 }
 

@@ -178,7 +178,13 @@ impl SessionStore for Store<'_> {
         dispatch!(self, s => s.server_side())
     }
     async fn load(&self, present: &[(String, String)], now: u64) -> Result<Lookup, StoreError> {
-        dispatch!(self, s => s.load(present, now).await)
+        // On every request: the Redis future is boxed so that cookie-store requests do not
+        // carry (and move) its much larger state.
+        match self {
+            Store::Cookie(s) => s.load(present, now).await,
+            #[cfg(feature = "redis-store")]
+            Store::Redis(s) => Box::pin(s.load(present, now)).await,
+        }
     }
     async fn create(
         &self,
