@@ -1,0 +1,167 @@
+//! Phase 5 of the request path: forwarding to the upstream with the identity the earlier
+//! phases established, and the synthetic answers for upstream failures.
+
+use std::time::Instant;
+
+use http::header::HeaderValue;
+use http::{HeaderMap, Request, Response, StatusCode};
+use hyper::body::Incoming;
+
+use super::Outcome;
+use crate::app::{unix_now, App, Settings};
+use crate::auth::{Authenticated, Via};
+use crate::config::TokenUse;
+use crate::headers::{self, Forwarding};
+use crate::proxy::ProxyError;
+use crate::respond::{self, Body};
+use crate::server::ConnInfo;
+
+pub(super) async fn forward(
+    app: &App,
+    settings: &Settings,
+    mut req: Request<Incoming>,
+    conn: ConnInfo,
+    path: &str,
+    request_id: &HeaderValue,
+    auth: Option<&Authenticated>,
+) -> (Response<Body>, Outcome) {
+    // The upstream gets exactly the path that was authorized, and the original query.
+    let path_and_query = match req.uri().query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    };
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()));
+    let html = respond::wants_html(req.headers());
+    let headers = req.headers_mut();
+    let upgrade = headers::remove_hop_by_hop(headers).filter(crate::proxy::tunnel_allowed);
+    crate::session::cookies::strip_own_cookies(headers, settings.cookie_name());
+    headers::set_forwarding(
+        headers,
+        &Forwarding {
+            peer: conn.peer.ip(),
+            proto: if conn.tls { "https" } else { "http" },
+            host: host.as_deref(),
+            trusted_peer: crate::net::is_trusted(&settings.trusted_proxies, conn.peer.ip()),
+        },
+    );
+    headers.insert(headers::X_REQUEST_ID, request_id.clone());
+    if let Some(auth) = auth {
+        let (access_token, id_token) = match &auth.via {
+            Via::Session(s) => (s.access_token.clone(), s.id_token.clone()),
+            Via::Bearer(b) => {
+                let raw = crate::auth::bearer_token(headers).map(str::to_string);
+                match b.token_use {
+                    TokenUse::Access => (raw, None),
+                    TokenUse::Id => (None, raw),
+                }
+            }
+        };
+        headers::inject_identity(
+            headers,
+            &settings.config.headers,
+            &auth.identity,
+            access_token.as_deref(),
+            id_token.as_deref(),
+        );
+        if let (Some(signer), true) = (&app.alb, settings.config.headers.alb.enabled) {
+            Box::pin(alb_headers(
+                headers,
+                signer,
+                &auth.identity,
+                access_token.as_deref(),
+            ))
+            .await;
+        }
+    }
+    let sent = Instant::now();
+    match app.upstream.forward(req, &path_and_query, upgrade).await {
+        Ok(resp) => {
+            app.metrics.upstream(sent.elapsed().as_secs_f64());
+            (resp, Outcome::Proxied)
+        }
+        Err(e @ (ProxyError::ClientBody | ProxyError::ClientTimeout(_))) => {
+            (upstream_error(html, &e), Outcome::BadRequest)
+        }
+        Err(e) => (upstream_error(html, &e), Outcome::UpstreamError),
+    }
+}
+
+/// `x-amzn-oidc-identity`, `-accesstoken` and the signed `-data` (SPEC §6, ALB set).
+async fn alb_headers(
+    headers: &mut HeaderMap,
+    signer: &crate::alb::AlbSigner,
+    identity: &crate::identity::Identity,
+    access_token: Option<&str>,
+) {
+    let mut set = |name: &'static str, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(name, v);
+        }
+    };
+    set("x-amzn-oidc-identity", &identity.sub);
+    if let Some(token) = access_token {
+        set("x-amzn-oidc-accesstoken", token);
+    }
+    if let Some(data) = signer.data_header(identity, unix_now()).await {
+        set("x-amzn-oidc-data", &data);
+    }
+}
+
+/// The ALB-format public key for `kid`, as PEM (like the ALB's key endpoint).
+pub(super) fn alb_key(app: &App, settings: &Settings, path: &str) -> Response<Body> {
+    let kid = path.strip_prefix(&settings.routes.alb_keys).unwrap_or("");
+    match &app.alb {
+        Some(signer) if signer.kid() == kid => {
+            let mut resp = Response::new(respond::full(signer.public_key_pem().to_string()));
+            resp.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-pem-file"),
+            );
+            resp
+        }
+        _ => respond::json_error(StatusCode::NOT_FOUND, "not_found", "no such key"),
+    }
+}
+
+fn upstream_error(html: bool, error: &ProxyError) -> Response<Body> {
+    if matches!(error, ProxyError::ClientBody | ProxyError::ClientTimeout(_)) {
+        tracing::info!(error = %error, "request not forwarded");
+    } else {
+        tracing::warn!(error = %error, "upstream request failed");
+    }
+    match error {
+        ProxyError::Timeout(_) => respond::error(
+            html,
+            StatusCode::GATEWAY_TIMEOUT,
+            "upstream_timeout",
+            "Gateway timeout",
+            "The application did not answer in time. Try again shortly.",
+        ),
+        ProxyError::ClientBody => respond::error(
+            html,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "Bad request",
+            "The request body was malformed or incomplete.",
+        ),
+        ProxyError::ClientTimeout(_) => respond::error(
+            html,
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "Request timeout",
+            "The request body did not arrive in time.",
+        ),
+        ProxyError::Unreachable | ProxyError::BadRequest(_) => respond::error(
+            html,
+            StatusCode::BAD_GATEWAY,
+            "upstream_unavailable",
+            "Bad gateway",
+            "The application is not reachable right now. Try again shortly.",
+        ),
+    }
+}
