@@ -29,16 +29,19 @@ pub fn check_config(yaml: &str, env: &[(String, String)]) -> Result<(), Violatio
         // It leaks only if the output follows the value: load again with the secret
         // disguised, and look for the disguise.
         let disguise = disguised(&secret);
-        if yaml.contains(disguise.as_str())
-            || env.iter().any(|(_, v)| v.contains(disguise.as_str()))
-        {
-            continue;
-        }
         let yaml = yaml.replace(secret.as_str(), &disguise);
         let env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| (k.clone(), v.replace(secret.as_str(), &disguise)))
             .collect();
+        // Ambiguous unless the disguise now sits in exactly one place, the secret's:
+        // not already elsewhere in the input (an environment name, another value), and
+        // not shared through a YAML alias, and not written with escapes elsewhere.
+        if places_holding(&yaml, &env, &disguise) != 1
+            || !secrets_in(&yaml, &env).contains(&disguise)
+        {
+            continue;
+        }
         let again = shown(&yaml, &env);
         ensure(
             !again.iter().any(|s| s.contains(disguise.as_str())),
@@ -47,6 +50,35 @@ pub fn check_config(yaml: &str, env: &[(String, String)]) -> Result<(), Violatio
         )?;
     }
     Ok(())
+}
+
+/// How many keys, string values and environment entries contain `needle` (environment
+/// names compared case-insensitively, as the loader lowercases them).
+fn places_holding(yaml: &str, env: &[(String, String)], needle: &str) -> usize {
+    fn count(value: &Value, needle: &str) -> usize {
+        match value {
+            Value::String(s) => usize::from(s.contains(needle)),
+            Value::Array(items) => items.iter().map(|i| count(i, needle)).sum(),
+            Value::Object(map) => map
+                .iter()
+                .map(|(k, v)| usize::from(k.contains(needle)) + count(v, needle))
+                .sum(),
+            _ => 0,
+        }
+    }
+    let in_yaml = match serde_saphyr::from_str::<Value>(yaml) {
+        Ok(tree) => count(&tree, needle),
+        // Unparsable YAML can still be echoed in the parse error.
+        Err(_) => yaml.matches(needle).count(),
+    };
+    let lowered = needle.to_ascii_lowercase();
+    let in_env: usize = env
+        .iter()
+        .map(|(k, v)| {
+            usize::from(k.to_ascii_lowercase().contains(&lowered)) + usize::from(v.contains(needle))
+        })
+        .sum();
+    in_yaml + in_env
 }
 
 /// The loaded config's `Debug`, or the problems.
