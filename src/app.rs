@@ -17,6 +17,7 @@ use crate::net::Cidr;
 use crate::oauth::CognitoClient;
 use crate::proxy::{ClientBuildError, Upstream};
 use crate::session::seal::{KeyRing, KeyRingError};
+use crate::session::store::opened::OpenedSessions;
 use crate::session::store::{CookieSpec, SessionBackend, Store, StoreSetupError};
 use crate::tokens::{Verifier, VerifierSettings};
 
@@ -47,6 +48,9 @@ pub struct Settings {
     /// `Secure` on every cookie: forced by `session.cookie_secure`, else https `public_url`.
     pub secure_cookies: bool,
     pub routes: Routes,
+    /// Cookie sessions opened under this key ring and cookie name (a reload, which
+    /// builds new settings, starts with none).
+    pub opened_sessions: OpenedSessions,
 }
 
 /// The sidecar's own endpoints under `proxy_prefix` (SPEC §4).
@@ -67,6 +71,7 @@ impl Settings {
         let keys = KeyRing::from_config(&config.session)?;
         let prefix = config.proxy_prefix.clone();
         Ok(Self {
+            opened_sessions: OpenedSessions::default(),
             access: Access::new(&config.access),
             trusted_proxies: config
                 .trusted_proxies
@@ -106,6 +111,7 @@ impl Settings {
             name: self.cookie_name(),
             secure: self.secure_cookies,
             lifetime_secs: self.lifetime_secs(),
+            opened: Some(&self.opened_sessions),
         }
     }
 

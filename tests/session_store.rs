@@ -16,6 +16,7 @@ use std::time::Duration;
 use cognito_sidecar::auth::{coordinate, RefreshError};
 use cognito_sidecar::session::seal::KeyRing;
 use cognito_sidecar::session::store::cookie::CookieStore;
+use cognito_sidecar::session::store::opened::OpenedSessions;
 use cognito_sidecar::session::store::{CookieSpec, Loaded, Lookup, SessionStore, StoreError};
 use cognito_sidecar::session::Session;
 use http::HeaderValue;
@@ -39,6 +40,7 @@ fn spec(keys: &KeyRing, lifetime_secs: u64) -> CookieSpec<'_> {
         name: NAME,
         secure: false,
         lifetime_secs,
+        opened: None,
     }
 }
 
@@ -236,6 +238,25 @@ async fn cookie_store_conforms() {
     revoke_user(&store).await;
     assert!(store.ping().await.is_ok());
     expiry(&CookieStore::new(spec(&keys, 2))).await;
+}
+
+/// The same suite with the opened-session cache the running sidecar uses: caching must
+/// not change what any load answers (expiry, replaced and deleted sessions included).
+#[tokio::test]
+async fn cookie_store_with_the_opened_cache_conforms() {
+    let keys = keys();
+    let cache = OpenedSessions::default();
+    let cached = |lifetime_secs| CookieSpec {
+        opened: Some(&cache),
+        ..spec(&keys, lifetime_secs)
+    };
+    let store = CookieStore::new(cached(3600));
+    save_and_load(&store).await;
+    save_and_load(&store).await;
+    refresh_replaces_the_session(&store).await;
+    delete_ends_the_session(&store).await;
+    revoke_user(&store).await;
+    expiry(&CookieStore::new(cached(2))).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

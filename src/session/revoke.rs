@@ -43,6 +43,7 @@ pub async fn revoke_user(config: &Config, sub: &str) -> Result<u64, RevokeError>
         name: &config.session.cookie_name,
         secure: true,
         lifetime_secs: config.session.lifetime.get().as_secs(),
+        opened: None,
     };
     Ok(backend.view(spec).revoke_user(sub).await?)
 }

@@ -37,8 +37,10 @@ use checks::{Envelope, Expected, Policy};
 
 /// Clock-skew allowance for `exp` and `nbf` ("a small leeway", SPEC §7).
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
-/// Verified bearer tokens remembered at once.
-pub const BEARER_CACHE_CAPACITY: u64 = 50_000;
+/// Bytes of verified bearer tokens remembered at once (about 30 000 Cognito tokens).
+pub const BEARER_CACHE_BYTES: u64 = 48 * 1024 * 1024;
+/// What one cache entry costs besides its token text: the identity and bookkeeping.
+const CACHE_ENTRY_OVERHEAD: usize = 512;
 
 /// What a verifier accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,13 +86,21 @@ pub struct BearerIdentity {
     pub client_id: String,
 }
 
+/// A verified bearer token's result, with the signing key it was verified against.
+struct CachedBearer {
+    identity: Arc<BearerIdentity>,
+    kid: Box<str>,
+}
+
 pub struct Verifier {
     settings: VerifierSettings,
     jwks: Arc<Jwks>,
     /// Only the signature and the pinned algorithm; claims are checked by [`checks`].
     signature_only: Validation,
-    /// SHA-256 of the token → result, each entry expiring at the token's `exp`.
-    bearer_cache: Cache<[u8; 32], Arc<BearerIdentity>>,
+    /// Token text → result, each entry expiring at the token's `exp`; bounded by bytes
+    /// (tokens differ in size), keyed SipHash (the cache's default) against collisions
+    /// chosen by a client, and the full text compared on lookup.
+    bearer_cache: Cache<Arc<str>, Arc<CachedBearer>>,
     signature_checks: AtomicU64,
 }
 
@@ -112,7 +122,10 @@ impl Verifier {
         signature_only.validate_aud = false;
         signature_only.leeway = 0;
         let bearer_cache = Cache::builder()
-            .max_capacity(BEARER_CACHE_CAPACITY)
+            .max_capacity(BEARER_CACHE_BYTES)
+            .weigher(|token: &Arc<str>, _: &Arc<CachedBearer>| {
+                u32::try_from(token.len() + CACHE_ENTRY_OVERHEAD).unwrap_or(u32::MAX)
+            })
             .expire_after(UntilTokenExpiry)
             .build();
         Self {
@@ -157,21 +170,27 @@ impl Verifier {
 
     /// Verifies an `Authorization: Bearer` token of any accepted use. The unverified
     /// `token_use` only picks the preset, which then checks everything. Results are
-    /// cached by the token's SHA-256 until its `exp` (and only while
-    /// its signing key is still published); failures are not cached, so a
-    /// flood of junk tokens cannot fill memory.
+    /// cached by the token's exact text until its `exp` (and only while its signing key
+    /// is still published); failures are not cached, so a flood of junk tokens cannot
+    /// fill memory.
     pub async fn verify_bearer(&self, token: &str) -> Result<Arc<BearerIdentity>, TokenError> {
-        let parts = compact::split(token)?;
-        let key = sha256(token);
-        if let Some(hit) = self.bearer_cache.get(&key).await {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::Malformed("the token is too long"));
+        }
+        // A hit is the very text that passed every check before, so the parsing is not
+        // repeated: this is the hot path of every API call (no hashing beyond the
+        // cache's own keyed SipHash, no base64, no JSON).
+        if let Some(hit) = self.bearer_cache.get(token).await {
             // A cached result stands only while its signing key is still published: a
             // key dropped from the JWKS (rotation, or revocation after a compromise)
             // ends the tokens it signed, as an uncached check would.
-            if compact::key_id(parts.header).is_ok_and(|kid| self.jwks.publishes(&kid)) {
-                return Ok(hit);
+            if self.jwks.publishes(&hit.kid) {
+                return Ok(Arc::clone(&hit.identity));
             }
-            self.bearer_cache.invalidate(&key).await;
+            self.bearer_cache.invalidate(token).await;
         }
+        let parts = compact::split(token)?;
+        let kid = compact::key_id(parts.header)?;
         let token_use = compact::unverified_token_use(parts.payload)?;
         if !self.settings.bearer_token_uses.contains(&token_use) {
             return Err(TokenError::WrongTokenUse);
@@ -197,7 +216,13 @@ impl Verifier {
             }
         };
         let verified = Arc::new(verified);
-        self.bearer_cache.insert(key, Arc::clone(&verified)).await;
+        let entry = CachedBearer {
+            identity: Arc::clone(&verified),
+            kid: kid.into(),
+        };
+        self.bearer_cache
+            .insert(token.into(), Arc::new(entry))
+            .await;
         Ok(verified)
     }
 
@@ -250,25 +275,18 @@ fn signature_error(kind: &ErrorKind) -> TokenError {
     }
 }
 
-fn sha256(token: &str) -> [u8; 32] {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest.as_ref());
-    out
-}
-
 /// Bearer cache entries live exactly until the token's `exp`.
 struct UntilTokenExpiry;
 
-impl moka::Expiry<[u8; 32], Arc<BearerIdentity>> for UntilTokenExpiry {
+impl moka::Expiry<Arc<str>, Arc<CachedBearer>> for UntilTokenExpiry {
     fn expire_after_create(
         &self,
-        _key: &[u8; 32],
-        value: &Arc<BearerIdentity>,
+        _key: &Arc<str>,
+        value: &Arc<CachedBearer>,
         _created_at: std::time::Instant,
     ) -> Option<Duration> {
         Some(remaining_lifetime(
-            value.identity.expires_at,
+            value.identity.identity.expires_at,
             jsonwebtoken::get_current_timestamp(),
         ))
     }

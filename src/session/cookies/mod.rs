@@ -85,17 +85,32 @@ struct Pair<'a> {
 /// `name=value` pairs), tolerating anything: empty items are skipped, whitespace around
 /// names and values is trimmed, items without `=` are returned unsplit.
 fn pairs(value: &[u8]) -> impl Iterator<Item = Pair<'_>> {
-    value
-        .split(|b| *b == b';')
-        .map(trim)
-        .filter(|item| !item.is_empty())
-        .map(|whole| {
-            let split = whole.iter().position(|b| *b == b'=').map(|eq| {
-                let (name, rest) = whole.split_at(eq);
-                (trim(name), trim(rest.get(1..).unwrap_or_default()))
-            });
-            Pair { whole, split }
-        })
+    // memchr rather than a byte-by-byte split: a session cookie makes this header
+    // several KB, and it is read on every request.
+    let mut rest = Some(value);
+    std::iter::from_fn(move || loop {
+        let remaining = rest?;
+        let item = match memchr::memchr(b';', remaining) {
+            Some(at) => {
+                let (item, tail) = remaining.split_at(at);
+                rest = tail.get(1..);
+                item
+            }
+            None => {
+                rest = None;
+                remaining
+            }
+        };
+        let whole = trim(item);
+        if whole.is_empty() {
+            continue;
+        }
+        let split = memchr::memchr(b'=', whole).map(|eq| {
+            let (name, value) = whole.split_at(eq);
+            (trim(name), trim(value.get(1..).unwrap_or_default()))
+        });
+        return Some(Pair { whole, split });
+    })
 }
 
 fn trim(bytes: &[u8]) -> &[u8] {

@@ -4,6 +4,7 @@
 
 use http::HeaderValue;
 
+use super::opened::OpenedSession;
 use super::{CookieSpec, Loaded, LockToken, Lookup, RefreshLock, SessionStore, StoreError};
 use crate::session::cookies::{self, join};
 use crate::session::Session;
@@ -64,6 +65,23 @@ impl CookieStore<'_> {
     }
 }
 
+impl CookieStore<'_> {
+    /// Opens `sealed` with the key ring and remembers the result for the next request.
+    fn open(&self, sealed: &str, now: u64) -> Option<(Session, bool)> {
+        let opened = self.spec.keys.open(self.spec.name, sealed, now)?;
+        let session = Session::decode(&opened.payload)?;
+        if let Some(cache) = self.spec.opened {
+            let entry = OpenedSession {
+                session: session.clone(),
+                expires_at: opened.expires_at,
+                needs_reseal: opened.needs_reseal,
+            };
+            cache.insert(sealed, entry);
+        }
+        Some((session, opened.needs_reseal))
+    }
+}
+
 impl SessionStore for CookieStore<'_> {
     fn server_side(&self) -> bool {
         false
@@ -73,13 +91,21 @@ impl SessionStore for CookieStore<'_> {
         if present.is_empty() {
             return Ok(Lookup::NoCookie);
         }
-        let Some(opened) = open_cookies(&self.spec, present, now) else {
+        let Some(sealed) = join(present, self.spec.name) else {
             return Ok(Lookup::Invalid);
         };
-        let Some(session) = Session::decode(&opened.payload) else {
-            return Ok(Lookup::Invalid);
+        let cached = match self.spec.opened {
+            Some(opened) => opened.get(&sealed, now),
+            None => None,
         };
-        let reseal = if opened.needs_reseal {
+        let (session, needs_reseal) = match cached {
+            Some(hit) => (hit.session.clone(), hit.needs_reseal),
+            None => match self.open(&sealed, now) {
+                Some(fresh) => fresh,
+                None => return Ok(Lookup::Invalid),
+            },
+        };
+        let reseal = if needs_reseal {
             self.write(&session, present, now).unwrap_or_default()
         } else {
             Vec::new()

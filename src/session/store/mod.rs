@@ -9,6 +9,7 @@
 //! talks to Cognito (refreshing is `crate::auth`'s, which uses the lock offered here).
 
 pub mod cookie;
+pub mod opened;
 #[cfg(feature = "redis-store")]
 pub mod redis;
 pub mod ticket;
@@ -29,6 +30,9 @@ pub struct CookieSpec<'a> {
     pub name: &'a str,
     pub secure: bool,
     pub lifetime_secs: u64,
+    /// Sessions already opened under these settings (the cookie store's fast path);
+    /// `None` opens every value afresh.
+    pub opened: Option<&'a opened::OpenedSessions>,
 }
 
 /// A session found from a request's cookies.
