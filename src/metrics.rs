@@ -48,7 +48,26 @@ pub struct Metrics {
     jwks_fetches: Family<ResultLabel, Counter<u64, AtomicU64>>,
     connections: Gauge<i64, AtomicI64>,
     tunnels: Gauge<i64, AtomicI64>,
+    /// The series of every known outcome, resolved once: a family lookup hashes its
+    /// label under a lock, and this is paid on every request.
+    by_outcome: Vec<(&'static str, Counter, Histogram)>,
 }
+
+/// Every value of the `outcome` label (`dispatch::Outcome` plus `upstream_5xx` and
+/// `sidecar_error`), exported from the start so dashboards see zeros, not gaps.
+pub(crate) const OUTCOMES: [&str; 11] = [
+    "proxied",
+    "redirect_signin",
+    "unauthenticated",
+    "forbidden",
+    "upstream_5xx",
+    "upstream_error",
+    "bad_request",
+    "idp_unavailable",
+    "store_unavailable",
+    "sidecar_error",
+    "internal",
+];
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -121,7 +140,19 @@ impl Metrics {
             "Build information; the value is always 1",
             build,
         );
+        let by_outcome = OUTCOMES
+            .iter()
+            .map(|&outcome| {
+                let label = OutcomeLabel { outcome };
+                (
+                    outcome,
+                    requests.get_or_create(&label).clone(),
+                    request_duration.get_or_create(&label).clone(),
+                )
+            })
+            .collect();
         Self {
+            by_outcome,
             registry,
             requests,
             request_duration,
@@ -135,6 +166,11 @@ impl Metrics {
     }
 
     pub fn request(&self, outcome: &'static str, seconds: f64) {
+        if let Some((_, count, duration)) = self.by_outcome.iter().find(|(o, ..)| *o == outcome) {
+            count.inc();
+            duration.observe(seconds);
+            return;
+        }
         let label = OutcomeLabel { outcome };
         self.requests.get_or_create(&label).inc();
         self.request_duration.get_or_create(&label).observe(seconds);

@@ -398,6 +398,38 @@ fn cross_site_upgrade(settings: &Settings, req: &Request<Incoming>, auth: &Authe
 }
 
 #[cfg(test)]
+mod outcome_labels {
+    use super::*;
+
+    /// Every outcome the pipeline records has its series resolved up front.
+    #[test]
+    fn every_outcome_has_a_precreated_series() {
+        let all = [
+            Outcome::Proxied,
+            Outcome::SignInRedirect,
+            Outcome::Unauthenticated,
+            Outcome::Forbidden,
+            Outcome::Internal,
+            Outcome::UpstreamError,
+            Outcome::BadRequest,
+            Outcome::IdpUnavailable,
+            Outcome::StoreUnavailable,
+        ];
+        let statuses = [
+            StatusCode::OK,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::BAD_GATEWAY,
+        ];
+        for outcome in all {
+            for status in statuses {
+                let label = metric_outcome(outcome, status);
+                assert!(crate::metrics::OUTCOMES.contains(&label), "{label}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
 mod future_size {
     //! hyper moves each request's future a few times; its size is paid on every request
     //! (memmove showed up at ~12% of CPU before the rare, heavy phases were boxed).

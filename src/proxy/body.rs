@@ -65,7 +65,8 @@ impl BodyWatch {
 /// the upstream request keeps the client's framing (`Content-Length` or chunked).
 #[derive(Debug)]
 pub struct ClientBody {
-    inner: Incoming,
+    /// `None`: no body (a request the pool re-sends after a failed first attempt).
+    inner: Option<Incoming>,
     watch: BodyWatch,
 }
 
@@ -78,11 +79,19 @@ impl ClientBody {
         }
         (
             Self {
-                inner,
+                inner: Some(inner),
                 watch: watch.clone(),
             },
             watch,
         )
+    }
+
+    /// An empty body, for re-sending a bodiless request.
+    pub fn empty() -> Self {
+        Self {
+            inner: None,
+            watch: BodyWatch(Arc::new(AtomicU8::new(BodyState::Done.as_u8()))),
+        }
     }
 }
 
@@ -94,12 +103,15 @@ impl Body for ClientBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        let Some(inner) = self.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let polled = Pin::new(&mut *inner).poll_frame(cx);
         let state = match &polled {
             Poll::Pending => BodyState::WaitingOnClient,
             Poll::Ready(None) => BodyState::Done,
             Poll::Ready(Some(Err(_))) => BodyState::Failed,
-            Poll::Ready(Some(Ok(_))) if self.inner.is_end_stream() => BodyState::Done,
+            Poll::Ready(Some(Ok(_))) if inner.is_end_stream() => BodyState::Done,
             Poll::Ready(Some(Ok(_))) => BodyState::Streaming,
         };
         self.watch.set(state);
@@ -107,10 +119,12 @@ impl Body for ClientBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.inner.as_ref().is_none_or(Body::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        self.inner
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)
     }
 }

@@ -1,22 +1,18 @@
-//! The pooled upstream client (hyper-util legacy client, HTTP/1.1 to the upstream).
-//!
-//! Idle connections are closed after `proxy.pool_idle_timeout` (default 4 s), below the
-//! keep-alive of common app servers (Node.js: 5 s), so a request is never written onto a
-//! socket the upstream just closed (deps.md §1, hyperium/hyper#2136).
+//! How upstream connections are made: TCP (no Nagle, connect timeout) with TLS for
+//! `https://` upstreams, verified against the public roots plus `proxy.ca_file`. The
+//! keep-alive pool that reuses them is [`super::pool`].
 
 use std::path::Path;
 use std::sync::Arc;
 
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
 use crate::config::ProxyConfig;
 
-pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, super::ClientBody>;
+pub type Connector = HttpsConnector<HttpConnector>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientBuildError {
@@ -28,22 +24,17 @@ pub enum ClientBuildError {
     Tls(String),
 }
 
-pub fn build(config: &ProxyConfig) -> Result<UpstreamClient, ClientBuildError> {
+pub fn connector(config: &ProxyConfig) -> Result<Connector, ClientBuildError> {
     let tls = tls_config(config.ca_file.as_deref())?;
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
     http.set_connect_timeout(Some(config.connect_timeout.get()));
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_or_http()
         .enable_http1()
-        .wrap_connector(http);
-    Ok(Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(config.pool_idle_timeout.get())
-        .pool_timer(TokioTimer::new())
-        .pool_max_idle_per_host(512)
-        .build(https))
+        .wrap_connector(http))
 }
 
 /// Trust: the webpki roots, the system store, and the optional extra CA file.

@@ -6,6 +6,7 @@
 
 mod body;
 mod client;
+mod pool;
 mod upgrade;
 
 use std::time::Duration;
@@ -17,7 +18,7 @@ use hyper::body::Incoming;
 use url::Url;
 
 pub use body::{BodyState, BodyWatch, ClientBody};
-pub use client::{ClientBuildError, UpstreamClient};
+pub use client::ClientBuildError;
 pub use upgrade::{tunnel_allowed, Tunnels};
 
 use crate::config::ProxyConfig;
@@ -40,10 +41,11 @@ pub enum ProxyError {
     ClientTimeout(Duration),
 }
 
+/// Idle upstream connections kept for reuse.
+const MAX_IDLE_CONNECTIONS: usize = 512;
+
 pub struct Upstream {
-    client: UpstreamClient,
-    scheme: http::uri::Scheme,
-    authority: http::uri::Authority,
+    pool: pool::Pool,
     /// A path prefix from the upstream URL (`http://app:8080/base` → `/base`), or empty.
     base_path: String,
     response_timeout: Duration,
@@ -62,10 +64,19 @@ impl Upstream {
                 "upstream: must be an absolute URL with a host".into(),
             ));
         };
+        let target = Uri::builder()
+            .scheme(scheme)
+            .authority(authority)
+            .path_and_query("/")
+            .build()
+            .map_err(|e| ClientBuildError::Tls(e.to_string()))?;
         Ok(Self {
-            client: client::build(config)?,
-            scheme,
-            authority,
+            pool: pool::Pool::new(
+                client::connector(config)?,
+                target,
+                config.pool_idle_timeout.get(),
+                MAX_IDLE_CONNECTIONS,
+            ),
             base_path: url.path().trim_end_matches('/').to_string(),
             response_timeout: config.response_timeout.get(),
             tunnels: Tunnels::default(),
@@ -99,19 +110,19 @@ impl Upstream {
                 req.headers_mut().insert(HOST, value);
             }
         }
-        let target = format!("{}{}", self.base_path, path_and_query);
-        *req.uri_mut() = Uri::builder()
-            .scheme(self.scheme.clone())
-            .authority(self.authority.clone())
-            .path_and_query(target)
-            .build()
-            .map_err(|e| ProxyError::BadRequest(e.to_string()))?;
+        // Origin-form (RFC 9112 §3.2.1): the connection already names the upstream.
+        let target = if self.base_path.is_empty() {
+            Uri::try_from(path_and_query)
+        } else {
+            Uri::try_from(format!("{}{}", self.base_path, path_and_query))
+        };
+        *req.uri_mut() = target.map_err(|e| ProxyError::BadRequest(e.to_string()))?;
         *req.version_mut() = Version::HTTP_11;
         let (parts, body) = req.into_parts();
         let (body, client_body) = ClientBody::new(body);
         let req = Request::from_parts(parts, body);
 
-        let sent = tokio::time::timeout(self.response_timeout, self.client.request(req)).await;
+        let sent = tokio::time::timeout(self.response_timeout, self.pool.request(req)).await;
         let mut resp = match sent {
             Err(_) if client_body.state() == BodyState::WaitingOnClient => {
                 return Err(ProxyError::ClientTimeout(self.response_timeout));
@@ -121,7 +132,7 @@ impl Upstream {
                 return Err(ProxyError::ClientBody);
             }
             Ok(Err(e)) => {
-                tracing::debug!(error = %e, connect = e.is_connect(), "upstream request failed");
+                tracing::debug!(error = %e, "upstream request failed");
                 return Err(ProxyError::Unreachable);
             }
             Ok(Ok(resp)) => resp,
