@@ -328,8 +328,9 @@ start_sidecar() {
 	PIDS+=("$pid")
 	LAST_PID=$pid
 	wait_ready "$pid" "$port" "$dir/stderr.log"
-	workers=$(cat /proc/"$pid"/task/*/comm 2>/dev/null | grep -Ec '^tokio-(runtime|rt)-w' || true)
-	log "$name: sidecar on 127.0.0.1:$port, log.level $4, $workers tokio worker thread(s)"
+	# One cs-worker-<n> thread per server.workers (default: the CPUs taskset leaves it).
+	workers=$(cat /proc/"$pid"/task/*/comm 2>/dev/null | grep -c '^cs-worker-' || true)
+	log "$name: sidecar on 127.0.0.1:$port, log.level $4, $workers worker thread(s)"
 	SIDECAR_WORKERS=$workers
 }
 
@@ -430,7 +431,7 @@ report() {
 			echo "# pinning: off"
 		fi
 		echo "# nice $NICE for wrk and the servers"
-		echo "# proxy workers: nginx worker_processes $SERVER_CORES, sidecar ${SIDECAR_WORKERS:-?} tokio worker(s)"
+		echo "# proxy workers: nginx worker_processes $SERVER_CORES, sidecar ${SIDECAR_WORKERS:-?} worker thread(s)"
 		echo "# load average before: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg)"
 		echo
 		for name in "${ROW_NAMES[@]}"; do

@@ -170,7 +170,11 @@ pub struct App {
 
 impl App {
     pub fn new(config: Config) -> Result<Self, AppError> {
-        let upstream = Upstream::new(&config.upstream, &config.proxy)?;
+        let upstream = Upstream::new(
+            &config.upstream,
+            &config.proxy,
+            config.server.worker_count(),
+        )?;
         let http = crate::idp_http::client(config.cognito.timeout.get())
             .map_err(|e| AppError::IdpClient(e.to_string()))?;
         let issuer = config.cognito.issuer();

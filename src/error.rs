@@ -17,4 +17,10 @@ pub enum RunError {
     Tls(#[from] TlsError),
     #[error(transparent)]
     App(#[from] crate::app::AppError),
+    /// Out of threads or file descriptors (`server.workers`, `ulimit`).
+    #[error("cannot start the worker threads: {0}")]
+    Workers(std::io::Error),
+    /// A bug: a worker's accept loop ended on its own (its panic is logged before this).
+    #[error("worker thread {0} stopped unexpectedly; the sidecar shut down")]
+    WorkerStopped(usize),
 }

@@ -39,6 +39,7 @@ pub mod shutdown;
 pub mod telemetry;
 pub mod tls;
 pub mod tokens;
+pub mod workers;
 
 use base64::Engine;
 

@@ -70,7 +70,7 @@ fn serve(arg: &ConfigArg) -> ExitCode {
         Err(code) => return code,
     };
     cognito_sidecar::telemetry::init(&config.log);
-    report(runtime().and_then(|rt| {
+    report(control_runtime().and_then(|rt| {
         rt.block_on(cognito_sidecar::run(config, Some(arg.path())))
             .context("cognito-sidecar stopped")
     }))
@@ -123,6 +123,20 @@ fn emulator(path: Option<&std::path::Path>) -> ExitCode {
     }
 }
 
+/// The runtime `run` is called on. Proxied connections never run here: each worker
+/// thread (`server.workers`) has a runtime of its own. What does — signals, reloads, the
+/// signing-key refresh, `/metrics`, waiting for the drain — is a few tasks that are idle
+/// nearly always, so one thread, the main one, is enough, and `server.workers: 1` means
+/// one busy thread, not a worker pool's.
+fn control_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// For the other commands, which serve on it directly (`emulator`, `demo`'s emulator and
+/// app) or only wait on the network (`sessions revoke`).
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,13 +1,16 @@
 //! The life of a running sidecar: build everything that can fail before binding, serve
-//! the public listener (and the metrics listener when configured), load the signing keys
-//! in the background, react to SIGHUP and file changes, and drain on SIGTERM/SIGINT
+//! the public listener on the worker threads (`crate::workers`, `server.workers`), and
+//! on the caller's runtime serve the metrics listener when configured, load the signing
+//! keys in the background, react to SIGHUP and file changes, and drain on SIGTERM/SIGINT
 //! (SPEC §5.7).
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::{Method, Response, StatusCode};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -15,7 +18,11 @@ use crate::app::App;
 use crate::config::Config;
 use crate::error::RunError;
 use crate::respond::{self, Body};
+use crate::workers::Workers;
 use crate::{dispatch, reload, server, shutdown, tls};
+
+/// How long the worker threads may take to stop once everything has drained.
+const WORKERS_STOP: Duration = Duration::from_secs(2);
 
 /// Serves the proxy until SIGTERM/SIGINT, then drains. With `config_path`, SIGHUP and
 /// changes to that file re-read the configuration (hot reload).
@@ -38,7 +45,8 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Run
 
 /// Serves the proxy on an already bound `listener` until `shutdown` is cancelled, then
 /// drains like [`run`] does after a signal. Lets `demo` run the proxy next to other
-/// servers in one process, all stopped by one token.
+/// servers in one process, all stopped by one token. The listener is served by worker
+/// threads as in [`run`], whatever runtime calls this.
 pub async fn serve(
     config: Config,
     listener: TcpListener,
@@ -54,10 +62,12 @@ async fn bind(key: &'static str, addr: std::net::SocketAddr) -> Result<TcpListen
         .map_err(|source| RunError::Bind { key, addr, source })
 }
 
+/// A listener's limits, with a connection cap of its own.
 fn limits(config: &Config) -> server::Limits {
+    let cap = config.server.max_connections.min(Semaphore::MAX_PERMITS);
     server::Limits {
         header_read_timeout: config.server.header_read_timeout.get(),
-        max_connections: config.server.max_connections,
+        connections: Arc::new(Semaphore::new(cap)),
         max_header_bytes: config.server.max_header_bytes,
         active_connections: None,
     }
@@ -142,31 +152,58 @@ impl Prepared {
         }
         app.readiness.set_loaded();
 
-        // Boxed: the request future holds every phase's state (several KB), and hyper
-        // moves it a few times per request; a box makes each move a pointer copy.
-        let handler = {
-            let app = app.clone();
-            move |req, conn| Box::pin(dispatch::handle(app.clone(), req, conn))
-        };
         let acceptor = certs.map(|c| tokio_rustls::TlsAcceptor::from(c.server_config()));
         let scheme = if acceptor.is_some() { "https" } else { "http" };
+        // One cap for all workers: their accept loops share the semaphore.
         let mut server_limits = limits(&config);
         server_limits.active_connections = Some(app.metrics.connections_gauge());
-        let server = tokio::spawn(server::serve(
-            listener,
-            acceptor,
-            server_limits,
-            handler,
-            stopping.clone(),
-            grace,
-        ));
+        let serve_worker = {
+            let app = app.clone();
+            let stopping = stopping.clone();
+            move |_index, listener| {
+                // Boxed: the request future holds every phase's state (several KB), and
+                // hyper moves it a few times per request; a box makes each move a pointer
+                // copy.
+                let handler = {
+                    let app = app.clone();
+                    move |req, conn| Box::pin(dispatch::handle(app.clone(), req, conn))
+                };
+                server::serve(
+                    listener,
+                    acceptor.clone(),
+                    server_limits.clone(),
+                    handler,
+                    stopping.clone(),
+                    grace,
+                )
+            }
+        };
+        let started = listener
+            .into_std()
+            .and_then(|l| Workers::start(app.upstream.workers(), l, serve_worker));
+        let mut workers = match started {
+            Ok(workers) => workers,
+            Err(e) => {
+                stopping.cancel();
+                return Err(RunError::Workers(e));
+            }
+        };
         tracing::info!(
             address = %bound,
             upstream = %config.upstream,
+            workers = workers.count(),
             "cognito-sidecar listening on {scheme}://{bound}"
         );
 
-        shutdown.cancelled().await;
+        // A worker's accept loop ends only when told to, or by a panic. The process must
+        // not limp on with fewer workers unnoticed, so that shuts it down.
+        let mut crashed = tokio::select! {
+            _ = shutdown.cancelled() => None,
+            Some(exit) = workers.next_exit() => {
+                tracing::error!(worker = exit.index, "a worker thread stopped unexpectedly; shutting down");
+                Some(exit.index)
+            }
+        };
         let deadline = tokio::time::Instant::now() + grace;
         tracing::info!(
             grace_secs = grace.as_secs(),
@@ -174,7 +211,9 @@ impl Prepared {
         );
         app.readiness.set_draining();
         stopping.cancel();
-        let _ = server.await;
+        if let Some(exit) = workers.all_exited().await {
+            crashed = crashed.or(Some(exit.index));
+        }
         if let Some(metrics) = metrics_server {
             let _ = metrics.await;
         }
@@ -184,8 +223,14 @@ impl Prepared {
             .await;
         tracker.close();
         tracker.wait().await;
+        // Tunnels and upstream connections run on the workers' runtimes: only now may
+        // those stop.
+        workers.join(WORKERS_STOP).await;
         tracing::info!("stopped");
-        Ok(())
+        match crashed {
+            Some(index) => Err(RunError::WorkerStopped(index)),
+            None => Ok(()),
+        }
     }
 }
 

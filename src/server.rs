@@ -37,7 +37,9 @@ pub struct ConnInfo {
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub header_read_timeout: Duration,
-    pub max_connections: usize,
+    /// The open-connection cap: one permit per connection. Every accept loop serving the
+    /// same listener shares this semaphore, so the worker threads together stay under it.
+    pub connections: Arc<Semaphore>,
     pub max_header_bytes: usize,
     /// Incremented while a client connection is open (the metrics gauge).
     pub active_connections: Option<Gauge<i64, AtomicI64>>,
@@ -46,7 +48,8 @@ pub struct Limits {
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// Serves `listener` until `shutdown` fires, then stops accepting and lets open
-/// connections finish their in-flight requests for up to `grace`.
+/// connections finish their in-flight requests for up to `grace`. Every connection is
+/// served on the runtime that runs this loop.
 pub async fn serve<H, F>(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
@@ -59,7 +62,7 @@ pub async fn serve<H, F>(
     F: Future<Output = Response<Body>> + Send + 'static,
 {
     let graceful = GracefulShutdown::new();
-    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let permits = limits.connections.clone();
     loop {
         // Wait for a free slot before accepting: excess clients queue in the kernel's
         // backlog instead of consuming memory here.

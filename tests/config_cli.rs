@@ -226,6 +226,37 @@ fn environment_overrides_any_key() {
 }
 
 #[test]
+fn server_workers_is_a_count_of_at_least_one() {
+    let zero = check(&format!("{VALID}server:\n  workers: 0\n"), &[]);
+    assert_eq!(zero.status.code(), Some(2));
+    assert_eq!(problems(&zero), ["server.workers: must be at least 1"]);
+
+    let from_env = check(VALID, &[("COGNITO_SIDECAR_SERVER__WORKERS", "0")]);
+    assert_eq!(from_env.status.code(), Some(2));
+    assert_eq!(problems(&from_env), ["server.workers: must be at least 1"]);
+
+    let huge = check(&format!("{VALID}server:\n  workers: 5000\n"), &[]);
+    assert_eq!(huge.status.code(), Some(2));
+    assert_eq!(
+        problems(&huge),
+        ["server.workers: 5000 is more than 1024; leave it out for one per CPU"]
+    );
+
+    let words = check(VALID, &[("COGNITO_SIDECAR_SERVER__WORKERS", "two")]);
+    assert_eq!(words.status.code(), Some(2));
+    assert_eq!(
+        problems(&words),
+        ["server.workers: `two` is not a whole number"]
+    );
+
+    let two = check(VALID, &[("COGNITO_SIDECAR_SERVER__WORKERS", "2")]);
+    assert_eq!(two.status.code(), Some(0), "{}", stderr(&two));
+    assert!(stdout(&two).contains("workers: 2"), "{}", stdout(&two));
+    // Absent, it is one per CPU at startup, so the rendering leaves it out.
+    assert!(!stdout(&check(VALID, &[])).contains("workers:"));
+}
+
+#[test]
 fn secrets_can_come_from_files() {
     let (_dir, secret_file) = write_temp("client-secret", "from-a-file\n");
     let yaml = VALID.replace(

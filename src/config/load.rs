@@ -286,6 +286,7 @@ fn typed(tree: &Map<String, Value>, problems: &mut Vec<String>) -> Option<Config
 }
 
 fn check_section(key: &str, value: &Value, problems: &mut Vec<String>) {
+    use super::server::{ProxyConfig, ServerConfig};
     use super::types::*;
     // Each section is parsed on its own and, when that works, checked semantically at
     // once, so one broken section does not hide the problems of the others.

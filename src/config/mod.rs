@@ -7,11 +7,13 @@
 mod identity_pool;
 mod load;
 mod redis;
+mod server;
 mod types;
 mod validate;
 
 pub use identity_pool::{is_pool_id, IdentityPoolConfig};
 pub use load::{load, load_from_str, ConfigErrors};
 pub use redis::{RedisConfig, RedisUrl, StoreKind, Topology};
+pub use server::{ProxyConfig, ServerConfig};
 pub use types::*;
 pub use validate::decode_secret;

@@ -9,6 +9,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use url::Url;
 
+use super::server::{ProxyConfig, ServerConfig};
+
 /// A secret value from the config: `Debug` and `Serialize` never show it.
 #[derive(Clone)]
 pub struct Secret(SecretString);
@@ -92,7 +94,7 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
 }
 
 /// Numbers may arrive as strings from environment overrides.
-fn number_or_string<'de, D: Deserializer<'de>, T>(d: D) -> Result<T, D::Error>
+pub(super) fn number_or_string<'de, D: Deserializer<'de>, T>(d: D) -> Result<T, D::Error>
 where
     T: std::str::FromStr + Deserialize<'de>,
 {
@@ -388,66 +390,6 @@ pub struct TlsConfig {
     pub reload_interval: HumanDuration,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServerConfig {
-    /// Slowloris guard: the whole request head must arrive within this time.
-    #[serde(default = "defaults::header_read_timeout")]
-    pub header_read_timeout: HumanDuration,
-    #[serde(
-        default = "defaults::max_connections",
-        deserialize_with = "number_or_string"
-    )]
-    pub max_connections: usize,
-    /// Cap on the request head (HTTP/1 read buffer, HTTP/2 header list).
-    #[serde(
-        default = "defaults::max_header_bytes",
-        deserialize_with = "number_or_string"
-    )]
-    pub max_header_bytes: usize,
-    /// How long in-flight requests and tunnels may run after SIGTERM.
-    #[serde(default = "defaults::shutdown_grace")]
-    pub shutdown_grace: HumanDuration,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        Self {
-            header_read_timeout: defaults::header_read_timeout(),
-            max_connections: defaults::max_connections(),
-            max_header_bytes: defaults::max_header_bytes(),
-            shutdown_grace: defaults::shutdown_grace(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProxyConfig {
-    #[serde(default = "defaults::connect_timeout")]
-    pub connect_timeout: HumanDuration,
-    /// Time allowed for the upstream to start its response (not a cap on streaming).
-    #[serde(default = "defaults::response_timeout")]
-    pub response_timeout: HumanDuration,
-    /// Idle upstream connections are closed after this; keep it below the app's keep-alive.
-    #[serde(default = "defaults::pool_idle_timeout")]
-    pub pool_idle_timeout: HumanDuration,
-    /// Extra CA bundle (PEM) trusted for an `https://` upstream.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ca_file: Option<PathBuf>,
-}
-
-impl Default for ProxyConfig {
-    fn default() -> Self {
-        Self {
-            connect_timeout: defaults::connect_timeout(),
-            response_timeout: defaults::response_timeout(),
-            pool_idle_timeout: defaults::pool_idle_timeout(),
-            ca_file: None,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -508,27 +450,6 @@ mod defaults {
     }
     pub fn tls_reload() -> HumanDuration {
         HumanDuration::secs(10)
-    }
-    pub fn header_read_timeout() -> HumanDuration {
-        HumanDuration::secs(10)
-    }
-    pub fn max_connections() -> usize {
-        10_000
-    }
-    pub fn max_header_bytes() -> usize {
-        64 * 1024
-    }
-    pub fn shutdown_grace() -> HumanDuration {
-        HumanDuration::secs(25)
-    }
-    pub fn connect_timeout() -> HumanDuration {
-        HumanDuration::secs(5)
-    }
-    pub fn response_timeout() -> HumanDuration {
-        HumanDuration::secs(60)
-    }
-    pub fn pool_idle_timeout() -> HumanDuration {
-        HumanDuration::secs(4)
     }
     pub fn alb_signer() -> String {
         "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/cognito-sidecar/0000000000000000".into()

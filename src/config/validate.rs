@@ -4,6 +4,7 @@
 
 use base64::Engine;
 
+use super::server::{ServerConfig, MAX_WORKERS};
 use super::types::*;
 
 /// Checks that need the whole config (sections are checked as they are parsed).
@@ -84,6 +85,13 @@ pub fn server(s: &ServerConfig) -> Vec<String> {
     }
     if s.header_read_timeout.get().is_zero() {
         problems.push("server.header_read_timeout: must be more than 0s".into());
+    }
+    match s.workers {
+        Some(0) => problems.push("server.workers: must be at least 1".into()),
+        Some(n) if n > MAX_WORKERS => problems.push(format!(
+            "server.workers: {n} is more than {MAX_WORKERS}; leave it out for one per CPU"
+        )),
+        _ => {}
     }
     problems
 }

@@ -2,6 +2,7 @@
 //! sidecar told it (identity headers) on an HTML page or as JSON, keeps an admin area the
 //! sidecar's access rules guard, and echoes WebSockets at `/ws`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, LOCATION};
@@ -9,6 +10,7 @@ use http::{HeaderMap, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -63,7 +65,7 @@ pub async fn serve(listener: TcpListener, shutdown: CancellationToken) {
     };
     let limits = Limits {
         header_read_timeout: Duration::from_secs(10),
-        max_connections: 256,
+        connections: Arc::new(Semaphore::new(256)),
         max_header_bytes: 64 * 1024,
         active_connections: None,
     };

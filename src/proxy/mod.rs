@@ -41,11 +41,12 @@ pub enum ProxyError {
     ClientTimeout(Duration),
 }
 
-/// Idle upstream connections kept for reuse.
+/// Idle upstream connections kept for reuse, per worker.
 const MAX_IDLE_CONNECTIONS: usize = 512;
 
 pub struct Upstream {
-    pool: pool::Pool,
+    /// One pool per worker thread, by worker index ([`Upstream::pool`]).
+    pools: Vec<pool::Pool>,
     /// A path prefix from the upstream URL (`http://app:8080/base` → `/base`), or empty.
     base_path: String,
     response_timeout: Duration,
@@ -53,7 +54,8 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    pub fn new(url: &Url, config: &ProxyConfig) -> Result<Self, ClientBuildError> {
+    /// An upstream with a connection pool for each of `workers` worker threads.
+    pub fn new(url: &Url, config: &ProxyConfig, workers: usize) -> Result<Self, ClientBuildError> {
         let uri: Uri = url
             .as_str()
             .parse()
@@ -70,17 +72,38 @@ impl Upstream {
             .path_and_query("/")
             .build()
             .map_err(|e| ClientBuildError::Tls(e.to_string()))?;
+        let connector = client::connector(config)?;
+        let pools = (0..workers.max(1))
+            .map(|_| {
+                pool::Pool::new(
+                    connector.clone(),
+                    target.clone(),
+                    config.pool_idle_timeout.get(),
+                    MAX_IDLE_CONNECTIONS,
+                )
+            })
+            .collect();
         Ok(Self {
-            pool: pool::Pool::new(
-                client::connector(config)?,
-                target,
-                config.pool_idle_timeout.get(),
-                MAX_IDLE_CONNECTIONS,
-            ),
+            pools,
             base_path: url.path().trim_end_matches('/').to_string(),
             response_timeout: config.response_timeout.get(),
             tunnels: Tunnels::default(),
         })
+    }
+
+    /// How many worker threads this upstream keeps a pool for.
+    pub fn workers(&self) -> usize {
+        self.pools.len()
+    }
+
+    /// The calling worker's own pool. A connection's task runs on the runtime that
+    /// opened it, so a pool shared by the workers would hand one worker's connections to
+    /// another and wake a second thread on every request. Off the worker threads (tests,
+    /// a caller's runtime) the first pool.
+    fn pool(&self) -> &pool::Pool {
+        let index = crate::workers::current().unwrap_or(0);
+        // `new` makes at least one.
+        &self.pools[index % self.pools.len()]
     }
 
     /// Sends `req` (headers already prepared) for `path_and_query` upstream.
@@ -122,7 +145,7 @@ impl Upstream {
         let (body, client_body) = ClientBody::new(body);
         let req = Request::from_parts(parts, body);
 
-        let sent = tokio::time::timeout(self.response_timeout, self.pool.request(req)).await;
+        let sent = tokio::time::timeout(self.response_timeout, self.pool().request(req)).await;
         let mut resp = match sent {
             Err(_) if client_body.state() == BodyState::WaitingOnClient => {
                 return Err(ProxyError::ClientTimeout(self.response_timeout));

@@ -5,7 +5,9 @@
 //! clones its connector, checks a connection out through a keyed pool and spawns a task
 //! that waits for the connection to become idle again. Here a connection goes back to
 //! the stack when its response body ends (or at once for a bodiless response), and the
-//! request path touches one uncontended mutex — the sidecar sits on every request.
+//! request path touches one uncontended mutex — the sidecar sits on every request. Each
+//! worker thread (`crate::workers`) has a pool of its own, whose connections' tasks run
+//! on that worker's runtime.
 //!
 //! A connection idle longer than `idle_timeout` is never reused (it is dropped at
 //! checkout), so a request is not written onto a socket the upstream is about to
