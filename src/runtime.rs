@@ -178,6 +178,8 @@ impl Prepared {
                 )
             }
         };
+        // Bound by tokio (SO_REUSEADDR, a 1024-connection backlog), served by the
+        // workers: each registers a duplicate of the socket with its own runtime.
         let started = listener
             .into_std()
             .and_then(|l| Workers::start(app.upstream.workers(), l, serve_worker));

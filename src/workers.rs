@@ -58,8 +58,8 @@ impl Workers {
     /// `listener` with its own runtime and runs `serve(index, listener)` on it. The
     /// listener itself is closed on return, so the socket closes once every worker has
     /// dropped its duplicate. Fails before any worker starts if a runtime or a duplicate
-    /// cannot be made; if the OS refuses a thread after some started (out of resources),
-    /// those keep serving until the process, told by the error, exits.
+    /// cannot be made. If the OS refuses a thread after some started (out of resources),
+    /// those run `serve` until the caller stops it by its own means.
     pub fn start<F, Fut>(
         count: usize,
         listener: std::net::TcpListener,
