@@ -8,6 +8,7 @@ pub mod access;
 pub mod alb;
 pub mod app;
 pub mod auth;
+pub mod cache_key;
 pub mod cli;
 pub mod config;
 pub mod demo;

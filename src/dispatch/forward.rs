@@ -53,13 +53,15 @@ pub(super) async fn forward(
     if let Some(auth) = auth {
         let (access_token, id_token) = match &auth.via {
             Via::Session(s) => (s.access_token.clone(), s.id_token.clone()),
-            Via::Bearer(b) => {
+            // Copied only when a header forwards it (the token is ~1 KB).
+            Via::Bearer(b) if settings.keeps_access_token() || settings.keeps_id_token() => {
                 let raw = crate::auth::bearer_token(headers).map(str::to_string);
                 match b.token_use {
                     TokenUse::Access => (raw, None),
                     TokenUse::Id => (None, raw),
                 }
             }
+            Via::Bearer(_) => (None, None),
         };
         headers::inject_identity(
             headers,

@@ -30,6 +30,7 @@ pub use claims::{AccessClaims, IdClaims};
 pub use compact::MAX_TOKEN_BYTES;
 pub use error::TokenError;
 
+use crate::cache_key::TailHash;
 use crate::config::{BearerConfig, CognitoConfig, TokenUse};
 use crate::identity::Identity;
 use crate::jwks::Jwks;
@@ -98,9 +99,9 @@ pub struct Verifier {
     /// Only the signature and the pinned algorithm; claims are checked by [`checks`].
     signature_only: Validation,
     /// Token text → result, each entry expiring at the token's `exp`; bounded by bytes
-    /// (tokens differ in size), keyed SipHash (the cache's default) against collisions
-    /// chosen by a client, and the full text compared on lookup.
-    bearer_cache: Cache<Arc<str>, Arc<CachedBearer>>,
+    /// (tokens differ in size), hashed by its signature's tail ([`TailHash`]) and the
+    /// full text compared on lookup.
+    bearer_cache: Cache<Arc<str>, Arc<CachedBearer>, TailHash>,
     signature_checks: AtomicU64,
 }
 
@@ -127,7 +128,7 @@ impl Verifier {
                 u32::try_from(token.len() + CACHE_ENTRY_OVERHEAD).unwrap_or(u32::MAX)
             })
             .expire_after(UntilTokenExpiry)
-            .build();
+            .build_with_hasher(TailHash::default());
         Self {
             settings,
             jwks,

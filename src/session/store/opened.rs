@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use moka::sync::Cache;
 
+use crate::cache_key::TailHash;
 use crate::session::Session;
 
 /// Bytes of opened sessions kept at once (about 6 000 typical 2.6 KB cookies).
@@ -35,7 +36,7 @@ pub struct OpenedSession {
 
 #[derive(Clone)]
 pub struct OpenedSessions {
-    cache: Cache<Arc<str>, Arc<OpenedSession>>,
+    cache: Cache<Arc<str>, Arc<OpenedSession>, TailHash>,
 }
 
 impl std::fmt::Debug for OpenedSessions {
@@ -56,7 +57,7 @@ impl Default for OpenedSessions {
                     u32::try_from(2 * sealed.len() + ENTRY_OVERHEAD).unwrap_or(u32::MAX)
                 })
                 .time_to_idle(IDLE)
-                .build(),
+                .build_with_hasher(TailHash::default()),
         }
     }
 }
