@@ -20,6 +20,9 @@ const DEAD_IDP: &str = "http://127.0.0.1:9";
 enum After {
     /// Keeps the connection open for the next request.
     KeepAlive,
+    /// Like `KeepAlive`, answering after a pause (so that concurrent requests need
+    /// connections of their own).
+    SlowKeepAlive(Duration),
     /// Answers with `Connection: close` and closes.
     ConnectionClose,
     /// Answers as keep-alive, then closes silently after `Duration` (an app server's
@@ -30,6 +33,8 @@ enum After {
 struct Scripted {
     port: u16,
     connections: Arc<AtomicUsize>,
+    /// Connections the sidecar closed.
+    closed: Arc<AtomicUsize>,
 }
 
 async fn scripted(after: After) -> Scripted {
@@ -37,12 +42,15 @@ async fn scripted(after: After) -> Scripted {
     let port = listener.local_addr().unwrap().port();
     let connections = Arc::new(AtomicUsize::new(0));
     let counter = connections.clone();
+    let closed = Arc::new(AtomicUsize::new(0));
+    let closed_counter = closed.clone();
     tokio::spawn(async move {
         loop {
             let Ok((mut stream, _)) = listener.accept().await else {
                 return;
             };
             let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            let closed = closed_counter.clone();
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 4096];
@@ -50,12 +58,18 @@ async fn scripted(after: After) -> Scripted {
                     // One request head per exchange (GETs without bodies).
                     while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
                         match stream.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
+                            Ok(0) | Err(_) => {
+                                closed.fetch_add(1, Ordering::SeqCst);
+                                return;
+                            }
                             Ok(k) => buf.extend_from_slice(&chunk[..k]),
                         }
                     }
                     let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
                     buf.drain(..end);
+                    if let After::SlowKeepAlive(pause) = after {
+                        tokio::time::sleep(pause).await;
+                    }
                     let body = format!("connection {n}");
                     let close = matches!(after, After::ConnectionClose);
                     let head = format!(
@@ -69,7 +83,7 @@ async fn scripted(after: After) -> Scripted {
                         return;
                     }
                     match after {
-                        After::KeepAlive => {}
+                        After::KeepAlive | After::SlowKeepAlive(_) => {}
                         After::ConnectionClose => return,
                         After::SilentClose(delay) => {
                             tokio::time::sleep(delay).await;
@@ -80,16 +94,23 @@ async fn scripted(after: After) -> Scripted {
             });
         }
     });
-    Scripted { port, connections }
+    Scripted {
+        port,
+        connections,
+        closed,
+    }
 }
 
+/// One worker, so one pool: the test client may open a second connection to the
+/// sidecar (its own pool returns connections asynchronously), and another worker would
+/// answer it from a pool of its own.
 fn start_sidecar(upstream_port: u16, extra: &str) -> Sidecar {
     let port = free_port();
     let yaml = proxy_config(
         port,
         &format!("http://127.0.0.1:{upstream_port}"),
         DEAD_IDP,
-        extra,
+        &format!("server:\n  workers: 1\n{extra}"),
     );
     Sidecar::start(&yaml, port)
 }
@@ -174,4 +195,25 @@ async fn an_upstream_closing_right_after_each_answer_never_fails_a_request() {
         get_ok(&sc, &http).await;
     }
     assert!(up.connections.load(Ordering::SeqCst) >= 40);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_left_idle_past_the_timeout_are_closed_while_others_are_busy() {
+    let up = scripted(After::SlowKeepAlive(Duration::from_millis(200))).await;
+    let sc = start_sidecar(up.port, "proxy:\n  pool_idle_timeout: 500ms\n");
+    let http = client();
+    // Four at once: four upstream connections, then idle in the pool.
+    futures_util::future::join_all((0..4).map(|_| get_ok(&sc, &http))).await;
+    assert_eq!(up.connections.load(Ordering::SeqCst), 4);
+    // Traffic continues on one connection at a time for well past the timeout: the
+    // other three are never checked out again and must still be closed.
+    for _ in 0..6 {
+        get_ok(&sc, &http).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        up.closed.load(Ordering::SeqCst) >= 3,
+        "closed {} of the idle connections",
+        up.closed.load(Ordering::SeqCst)
+    );
 }

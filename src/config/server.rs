@@ -78,7 +78,7 @@ pub struct ProxyConfig {
     /// Time allowed for the upstream to start its response (not a cap on streaming).
     #[serde(default = "defaults::response_timeout")]
     pub response_timeout: HumanDuration,
-    /// Idle upstream connections are closed after this; keep it below the app's keep-alive.
+    /// An upstream connection idle this long is never reused and is closed; keep it below the app's keep-alive.
     #[serde(default = "defaults::pool_idle_timeout")]
     pub pool_idle_timeout: HumanDuration,
     /// Extra CA bundle (PEM) trusted for an `https://` upstream.

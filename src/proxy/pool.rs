@@ -19,6 +19,7 @@
 //! a response arrived — the keep-alive race behind Envoy's "503 UC" and hyper#2136, which
 //! nginx also retries.
 
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
@@ -54,7 +55,8 @@ pub struct Pool {
 }
 
 struct Shared {
-    idle: Mutex<Vec<Idle>>,
+    /// Most recently used at the back; the oldest, first to expire, at the front.
+    idle: Mutex<VecDeque<Idle>>,
     idle_timeout: Duration,
     max_idle: usize,
 }
@@ -73,7 +75,7 @@ impl Pool {
     ) -> Self {
         Self {
             inner: Arc::new(Shared {
-                idle: Mutex::new(Vec::new()),
+                idle: Mutex::new(VecDeque::new()),
                 idle_timeout,
                 max_idle,
             }),
@@ -117,7 +119,7 @@ impl Pool {
                 .idle
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .pop()?;
+                .pop_back()?;
             if idle.since.elapsed() >= self.inner.idle_timeout || idle.sender.is_closed() {
                 continue;
             }
@@ -237,10 +239,19 @@ impl Checkin {
             .idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        // The least recently used connections expire first: dropping them here closes
+        // them even when checkouts (which take the most recent) never reach them.
+        while idle
+            .front()
+            .is_some_and(|oldest| now.duration_since(oldest.since) >= self.shared.idle_timeout)
+        {
+            idle.pop_front();
+        }
         if idle.len() < self.shared.max_idle && !self.sender.is_closed() {
-            idle.push(Idle {
+            idle.push_back(Idle {
                 sender: self.sender,
-                since: Instant::now(),
+                since: now,
             });
         }
     }
