@@ -153,18 +153,17 @@ impl Pool {
     fn pooled(&self, resp: Response<Incoming>, sender: Sender) -> Response<PooledBody> {
         // A switched protocol owns the connection from now on; it is never reused.
         let keep = resp.status() != http::StatusCode::SWITCHING_PROTOCOLS;
+        let (parts, inner) = resp.into_parts();
         let mut body = PooledBody {
-            inner: None,
+            inner,
             checkin: keep.then(|| Checkin {
                 sender,
                 shared: Arc::clone(&self.inner),
             }),
         };
-        let (parts, incoming) = resp.into_parts();
-        if incoming.is_end_stream() {
+        if body.inner.is_end_stream() {
             body.finish();
         }
-        body.inner = Some(incoming);
         Response::from_parts(parts, body)
     }
 }
@@ -261,7 +260,7 @@ impl Checkin {
 /// back to the pool; dropped before that (the client went away), the connection is
 /// dropped with it and hyper closes it, as a half-read response cannot be reused.
 pub struct PooledBody {
-    inner: Option<Incoming>,
+    inner: Incoming,
     checkin: Option<Checkin>,
 }
 
@@ -281,15 +280,10 @@ impl Body for PooledBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let Some(inner) = self.inner.as_mut() else {
-            return Poll::Ready(None);
-        };
-        let polled = Pin::new(inner).poll_frame(cx);
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
         match &polled {
             Poll::Ready(None) => self.finish(),
-            Poll::Ready(Some(Ok(_))) if self.inner.as_ref().is_some_and(Body::is_end_stream) => {
-                self.finish();
-            }
+            Poll::Ready(Some(Ok(_))) if self.inner.is_end_stream() => self.finish(),
             // An error leaves the connection in an unknown state: never reused.
             Poll::Ready(Some(Err(_))) => self.checkin = None,
             _ => {}
@@ -298,13 +292,11 @@ impl Body for PooledBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.as_ref().is_none_or(Body::is_end_stream)
+        self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner
-            .as_ref()
-            .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)
+        self.inner.size_hint()
     }
 }
 
