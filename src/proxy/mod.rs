@@ -6,6 +6,8 @@
 
 mod body;
 mod client;
+mod exchange;
+mod idle;
 mod pool;
 mod upgrade;
 
@@ -171,6 +173,6 @@ impl Upstream {
             return Err(ProxyError::Unreachable);
         }
         crate::headers::remove_hop_by_hop(resp.headers_mut());
-        Ok(resp.map(|body| body.map_err(Into::into).boxed_unsync()))
+        Ok(resp.map(BodyExt::boxed_unsync))
     }
 }

@@ -1,40 +1,41 @@
-//! The upstream connection pool: HTTP/1.1 keep-alive connections on hyper's low-level
-//! client, kept in a LIFO stack of idle senders.
+//! The upstream connection pool, one per worker thread (`crate::workers`), with two
+//! kinds of HTTP/1.1 keep-alive connection:
+//! - for a bodiless safe request to an `http://` upstream (most requests), a connection
+//!   the serving task drives itself ([`super::exchange`]);
+//! - for everything else (request bodies, upgrades, TLS), hyper's low-level client,
+//!   each connection on a task of its own on the worker's runtime.
 //!
 //! Why not hyper-util's legacy `Client`: for every request it boxes a large future,
 //! clones its connector, checks a connection out through a keyed pool and spawns a task
 //! that waits for the connection to become idle again. Here a connection goes back to
-//! the stack when its response body ends (or at once for a bodiless response), and the
-//! request path touches one uncontended mutex — the sidecar sits on every request. Each
-//! worker thread (`crate::workers`) has a pool of its own, whose connections' tasks run
-//! on that worker's runtime.
+//! its [`IdleStack`] when its response body ends (or at once for a bodiless response),
+//! and the request path touches one uncontended mutex — the sidecar sits on every
+//! request.
 //!
-//! A connection idle longer than `idle_timeout` is never reused (it is dropped at
-//! checkout), so a request is not written onto a socket the upstream is about to
-//! close: the default 4 s is below common app-server keep-alives (Node.js: 5 s;
-//! deps.md §1, hyperium/hyper#2136). The upstream may still close a kept connection at
-//! any moment (RFC 9112 §9.3.1), racing our next request on it. A request that a
-//! reused connection did not take is retried once on a new connection; so is a
-//! bodiless idempotent request (RFC 9110 §9.2.2) whose reused connection failed before
-//! a response arrived — the keep-alive race behind Envoy's "503 UC" and hyper#2136, which
-//! nginx also retries.
+//! The upstream may close a kept connection at any moment (RFC 9112 §9.3.1), racing our
+//! next request on it. A request that a reused connection did not take is retried once
+//! on a new connection; so is a bodiless idempotent request (RFC 9110 §9.2.2) whose
+//! reused connection failed before a response arrived — the keep-alive race behind
+//! Envoy's "503 UC" and hyper#2136, which nginx also retries.
 
-use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, Uri};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper::client::conn::http1;
-use hyper_rustls::HttpsConnector;
+use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
 use hyper_util::client::legacy::connect::HttpConnector;
 use tower_service::Service;
 
+use super::exchange::{self, ExchangeBody, ExchangeError};
+use super::idle::IdleStack;
 use super::ClientBody;
+use crate::respond::BoxError;
 
 type Sender = http1::SendRequest<ClientBody>;
 
@@ -45,25 +46,19 @@ pub enum PoolError {
     Connect(String),
     #[error("upstream connection failed: {0}")]
     Request(#[from] hyper::Error),
+    #[error(transparent)]
+    Exchange(#[from] ExchangeError),
 }
 
 pub struct Pool {
-    inner: Arc<Shared>,
+    /// Connections driven by hyper's client, on tasks of their own.
+    senders: Arc<IdleStack<Sender>>,
+    /// Connections for [`exchange`]s on the caller's task; `None` for an `https://`
+    /// upstream.
+    exchanges: Option<exchange::Idle>,
     connector: HttpsConnector<HttpConnector>,
     /// `scheme://authority` of the upstream, what the connector dials.
     target: Uri,
-}
-
-struct Shared {
-    /// Most recently used at the back; the oldest, first to expire, at the front.
-    idle: Mutex<VecDeque<Idle>>,
-    idle_timeout: Duration,
-    max_idle: usize,
-}
-
-struct Idle {
-    sender: Sender,
-    since: Instant,
 }
 
 impl Pool {
@@ -73,12 +68,10 @@ impl Pool {
         idle_timeout: Duration,
         max_idle: usize,
     ) -> Self {
+        let plain = target.scheme() == Some(&http::uri::Scheme::HTTP);
         Self {
-            inner: Arc::new(Shared {
-                idle: Mutex::new(VecDeque::new()),
-                idle_timeout,
-                max_idle,
-            }),
+            senders: Arc::new(IdleStack::new(idle_timeout, max_idle)),
+            exchanges: plain.then(|| Arc::new(IdleStack::new(idle_timeout, max_idle))),
             connector,
             target,
         }
@@ -89,7 +82,16 @@ impl Pool {
     pub async fn request(
         &self,
         req: Request<ClientBody>,
-    ) -> Result<Response<PooledBody>, PoolError> {
+    ) -> Result<Response<UpstreamBody>, PoolError> {
+        if let Some(idle) = &self.exchanges {
+            if replayable(&req) {
+                let (parts, _) = req.into_parts();
+                return Ok(self
+                    .exchange(&parts, idle)
+                    .await?
+                    .map(UpstreamBody::Exchange));
+            }
+        }
         let mut req = req;
         if let Some(mut sender) = self.checkout().await {
             let replay = Replay::of(&req);
@@ -111,25 +113,52 @@ impl Pool {
         Ok(self.pooled(resp, sender))
     }
 
-    /// The most recently used idle connection that is still open and ready.
-    async fn checkout(&self) -> Option<Sender> {
-        loop {
-            let idle = self
-                .inner
-                .idle
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .pop_back()?;
-            if idle.since.elapsed() >= self.inner.idle_timeout || idle.sender.is_closed() {
+    /// A bodiless safe request on the caller's task: on the most recent idle
+    /// connection that is still open, and once more on a new connection if that one
+    /// turns out to have been closed by the upstream.
+    async fn exchange(
+        &self,
+        req: &http::request::Parts,
+        idle: &exchange::Idle,
+    ) -> Result<Response<ExchangeBody>, PoolError> {
+        while let Some(mut conn) = idle.pop() {
+            if !conn.still_open() {
                 continue;
             }
-            let mut sender = idle.sender;
+            match conn.exchange(req, idle).await {
+                Err(e) if e.lost_to_a_close() => {
+                    tracing::debug!(error = %e, "reused upstream connection closed; retrying");
+                    break;
+                }
+                done => return Ok(done?),
+            }
+        }
+        let mut connector = self.connector.clone();
+        let stream = match connector.call(self.target.clone()).await {
+            Ok(MaybeHttpsStream::Http(io)) => io.into_inner(),
+            Ok(MaybeHttpsStream::Https(_)) => {
+                return Err(PoolError::Connect(
+                    "TLS where plain HTTP was expected".into(),
+                ))
+            }
+            Err(e) => return Err(PoolError::Connect(e.to_string())),
+        };
+        Ok(exchange::Conn::new(stream).exchange(req, idle).await?)
+    }
+
+    /// The most recently used idle connection that is still open and ready.
+    async fn checkout(&self) -> Option<Sender> {
+        while let Some(mut sender) = self.senders.pop() {
+            if sender.is_closed() {
+                continue;
+            }
             // Returned at the end of a body, the connection task may still be finishing
             // the response; this waits for it (or learns that the connection closed).
             if sender.ready().await.is_ok() {
                 return Some(sender);
             }
         }
+        None
     }
 
     async fn connect(&self) -> Result<Sender, PoolError> {
@@ -150,7 +179,7 @@ impl Pool {
         Ok(sender)
     }
 
-    fn pooled(&self, resp: Response<Incoming>, sender: Sender) -> Response<PooledBody> {
+    fn pooled(&self, resp: Response<Incoming>, sender: Sender) -> Response<UpstreamBody> {
         // A switched protocol owns the connection from now on; it is never reused.
         let keep = resp.status() != http::StatusCode::SWITCHING_PROTOCOLS;
         let (parts, inner) = resp.into_parts();
@@ -158,14 +187,25 @@ impl Pool {
             inner,
             checkin: keep.then(|| Checkin {
                 sender,
-                shared: Arc::clone(&self.inner),
+                home: Arc::clone(&self.senders),
             }),
         };
         if body.inner.is_end_stream() {
             body.finish();
         }
-        Response::from_parts(parts, body)
+        Response::from_parts(parts, UpstreamBody::Pooled(body))
     }
+}
+
+/// Bodiless and safe to send twice (RFC 9110 §9.2.2), and not asking to switch
+/// protocols: what may be retried after a keep-alive race, and what an
+/// [`exchange`] handles.
+fn replayable(req: &Request<ClientBody>) -> bool {
+    matches!(
+        *req.method(),
+        http::Method::GET | http::Method::HEAD | http::Method::OPTIONS | http::Method::TRACE
+    ) && req.body().is_end_stream()
+        && req.headers().get(http::header::UPGRADE).is_none()
 }
 
 /// What is needed to send a bodiless idempotent request again.
@@ -178,14 +218,7 @@ struct Replay {
 
 impl Replay {
     fn of(req: &Request<ClientBody>) -> Option<Self> {
-        let idempotent = matches!(
-            *req.method(),
-            http::Method::GET | http::Method::HEAD | http::Method::OPTIONS | http::Method::TRACE
-        );
-        (idempotent
-            && req.body().is_end_stream()
-            && req.headers().get(http::header::UPGRADE).is_none())
-        .then(|| Self {
+        replayable(req).then(|| Self {
             method: req.method().clone(),
             uri: req.uri().clone(),
             version: req.version(),
@@ -228,30 +261,49 @@ fn lost_to_a_close(error: &hyper::Error) -> bool {
 /// A connection waiting for its response body to end before it is reused.
 struct Checkin {
     sender: Sender,
-    shared: Arc<Shared>,
+    home: Arc<IdleStack<Sender>>,
 }
 
 impl Checkin {
     fn put_back(self) {
-        let mut idle = self
-            .shared
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let now = Instant::now();
-        // The least recently used connections expire first: dropping them here closes
-        // them even when checkouts (which take the most recent) never reach them.
-        while idle
-            .front()
-            .is_some_and(|oldest| now.duration_since(oldest.since) >= self.shared.idle_timeout)
-        {
-            idle.pop_front();
+        if !self.sender.is_closed() {
+            self.home.push(self.sender);
         }
-        if idle.len() < self.shared.max_idle && !self.sender.is_closed() {
-            idle.push_back(Idle {
-                sender: self.sender,
-                since: now,
-            });
+    }
+}
+
+/// The upstream's response body, from either kind of connection.
+pub enum UpstreamBody {
+    Pooled(PooledBody),
+    Exchange(ExchangeBody),
+}
+
+impl Body for UpstreamBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let polled = match self.get_mut() {
+            UpstreamBody::Pooled(body) => Pin::new(body).poll_frame(cx).map_err(BoxError::from),
+            UpstreamBody::Exchange(body) => Pin::new(body).poll_frame(cx).map_err(BoxError::from),
+        };
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            UpstreamBody::Pooled(body) => body.is_end_stream(),
+            UpstreamBody::Exchange(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            UpstreamBody::Pooled(body) => body.size_hint(),
+            UpstreamBody::Exchange(body) => body.size_hint(),
         }
     }
 }
