@@ -103,6 +103,12 @@ pub fn strip_identity(headers: &mut HeaderMap) {
 /// (RFC 9110 §7.6.1). Returns the `Upgrade` value when the message asked for an upgrade
 /// (`Connection: upgrade` plus an `Upgrade` header) so the caller can re-add it.
 pub fn remove_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
+    // Most messages carry none of them: one pass over the names present (compared as
+    // `HeaderName`s, no hashing) instead of a lookup for every listed name. Without
+    // `Connection` there are no named ones either.
+    if !headers.keys().any(|name| HOP_BY_HOP_NAMES.contains(name)) {
+        return None;
+    }
     let mut named: Vec<HeaderName> = Vec::new();
     let mut upgrade_requested = false;
     for value in headers.get_all(CONNECTION) {
