@@ -52,6 +52,14 @@ pub fn canonicalize(raw_path: &str) -> Result<String, PathError> {
     if !raw_path.starts_with('/') {
         return Err(PathError::NotAbsolute);
     }
+    if is_canonical(raw_path) {
+        return Ok(raw_path.to_string());
+    }
+    rewrite(raw_path)
+}
+
+/// Steps 1 to 3 on an absolute path.
+fn rewrite(raw_path: &str) -> Result<String, PathError> {
     let canonical = remove_dot_segments(&normalise_escapes(raw_path)?)?;
     // Escaping can triple the length; a result over the limit would be refused when
     // canonicalised again, so it is refused now and the output stays a fixed point.
@@ -59,6 +67,24 @@ pub fn canonicalize(raw_path: &str) -> Result<String, PathError> {
         return Err(PathError::TooLong);
     }
     Ok(canonical)
+}
+
+/// Whether the steps below would return `raw` unchanged: nothing to decode or escape,
+/// no `;` parameters, no empty or dot segments. Most request paths are like that, and
+/// skip the two rewriting passes (every request pays for this function).
+fn is_canonical(raw: &str) -> bool {
+    raw.len() <= MAX_PATH_LEN
+        && raw.bytes().all(|b| b == b'/' || (b != b';' && is_pchar(b)))
+        && raw.strip_prefix('/').is_some_and(|rest| {
+            let mut segments = rest.split('/').peekable();
+            while let Some(segment) = segments.next() {
+                let last = segments.peek().is_none();
+                if matches!(segment, "." | "..") || (segment.is_empty() && !last) {
+                    return false;
+                }
+            }
+            true
+        })
 }
 
 /// Steps 1 and 2, in one pass over the bytes. In the output `/` only ever separates

@@ -214,6 +214,18 @@ fn path_like() -> impl Strategy<Value = String> {
     .prop_map(|parts| format!("/{}", parts.concat()))
 }
 
+#[test]
+fn only_paths_with_nothing_to_rewrite_take_the_shortcut() {
+    for canonical in ["/", "/a", "/a/b/", "/public/x.js", "/~u/@x:1"] {
+        assert!(is_canonical(canonical), "{canonical}");
+    }
+    for other in [
+        "", "a", "//a", "/a//b", "/./a", "/a/..", "/a/.", "/a;b", "/%41", "/a b", "/a\\b",
+    ] {
+        assert!(!is_canonical(other), "{other}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -223,6 +235,14 @@ proptest! {
             prop_assert_eq!(canonicalize(&canonical), Ok(canonical.clone()));
             prop_assert!(canonical.starts_with('/'));
             prop_assert_eq!(forbidden_in_canonical(&canonical), None, "{}", canonical);
+        }
+    }
+
+    /// The shortcut for paths that are already canonical agrees with the full rewrite.
+    #[test]
+    fn canonical_shortcut_agrees_with_the_rewrite(raw in "/[a-z0-9./;%~:@!-]{0,24}") {
+        if is_canonical(&raw) {
+            prop_assert_eq!(rewrite(&raw), Ok(raw.clone()));
         }
     }
 
