@@ -51,7 +51,7 @@ pub const HOP_BY_HOP: &[&str] = &[
 ];
 
 /// [`HOP_BY_HOP`] as ready-made names: the hot path never parses a header name.
-const HOP_BY_HOP_NAMES: [HeaderName; 9] = [
+static HOP_BY_HOP_NAMES: [HeaderName; HOP_BY_HOP.len()] = [
     http::header::CONNECTION,
     HeaderName::from_static("keep-alive"),
     HeaderName::from_static("proxy-connection"),
@@ -103,10 +103,16 @@ pub fn strip_identity(headers: &mut HeaderMap) {
 /// (RFC 9110 §7.6.1). Returns the `Upgrade` value when the message asked for an upgrade
 /// (`Connection: upgrade` plus an `Upgrade` header) so the caller can re-add it.
 pub fn remove_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
-    // Most messages carry none of them: one pass over the names present (compared as
-    // `HeaderName`s, no hashing) instead of a lookup for every listed name. Without
-    // `Connection` there are no named ones either.
-    if !headers.keys().any(|name| HOP_BY_HOP_NAMES.contains(name)) {
+    // One pass over the names present, compared as `HeaderName`s (no hashing), instead
+    // of a lookup for every listed name: most messages carry none of them, or only
+    // `Connection: keep-alive`. Without `Connection` nothing is named either.
+    let mut present = [false; HOP_BY_HOP.len()];
+    for name in headers.keys() {
+        if let Some(i) = HOP_BY_HOP_NAMES.iter().position(|hop| hop == name) {
+            present[i] = true;
+        }
+    }
+    if !present.contains(&true) {
         return None;
     }
     let mut named: Vec<HeaderName> = Vec::new();
@@ -116,6 +122,10 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
         for token in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
             if token.eq_ignore_ascii_case("upgrade") {
                 upgrade_requested = true;
+            }
+            // Listed ones go below anyway.
+            if HOP_BY_HOP.iter().any(|hop| hop.eq_ignore_ascii_case(token)) {
+                continue;
             }
             if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
                 named.push(name);
@@ -130,7 +140,7 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
     for name in named {
         headers.remove(&name);
     }
-    for name in &HOP_BY_HOP_NAMES {
+    for (name, _) in HOP_BY_HOP_NAMES.iter().zip(present).filter(|(_, p)| *p) {
         headers.remove(name);
     }
     upgrade

@@ -180,4 +180,40 @@ proptest! {
             prop_assert!(!h.contains_key(n));
         }
     }
+
+    #[test]
+    fn hop_by_hop_removal_keeps_everything_else(
+        others in proptest::collection::btree_set("x-[a-z]{1,8}", 0..6),
+        hops in proptest::collection::vec(any::<bool>(), HOP_BY_HOP.len()),
+        named in proptest::collection::vec(any::<bool>(), 6),
+        upper in any::<bool>(),
+    ) {
+        let mut h = HeaderMap::new();
+        for name in &others {
+            h.append(HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_static("v"));
+        }
+        for (hop, _) in HOP_BY_HOP.iter().zip(&hops).filter(|(_, on)| **on) {
+            h.append(HeaderName::from_static(hop), HeaderValue::from_static("v"));
+        }
+        let listed: Vec<&String> = others.iter().zip(&named).filter(|(_, on)| **on).map(|(n, _)| n).collect();
+        let mut tokens: Vec<String> = listed.iter().map(|n| n.to_string()).collect();
+        tokens.push(if upper { "Keep-Alive".into() } else { "keep-alive".into() });
+        if hops[0] {
+            h.insert(CONNECTION, HeaderValue::from_str(&tokens.join(", ")).unwrap());
+        }
+        remove_hop_by_hop(&mut h);
+        for hop in HOP_BY_HOP {
+            prop_assert!(!h.contains_key(*hop), "{}", hop);
+        }
+        for name in &others {
+            let was_listed = hops[0] && listed.contains(&name);
+            prop_assert_eq!(h.contains_key(name.as_str()), !was_listed, "{}", name);
+        }
+    }
+}
+
+#[test]
+fn hop_by_hop_names_match_the_list() {
+    let names: Vec<&str> = HOP_BY_HOP_NAMES.iter().map(HeaderName::as_str).collect();
+    assert_eq!(names, HOP_BY_HOP);
 }
