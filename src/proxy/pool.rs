@@ -92,7 +92,15 @@ impl Pool {
                     .map(UpstreamBody::Exchange));
             }
         }
-        let mut req = req;
+        // Boxed: its futures (connecting, the handshake) are four times the size of an
+        // exchange's, and every request's future would otherwise carry them.
+        Box::pin(self.via_hyper(req)).await
+    }
+
+    async fn via_hyper(
+        &self,
+        mut req: Request<ClientBody>,
+    ) -> Result<Response<UpstreamBody>, PoolError> {
         if let Some(mut sender) = self.checkout().await {
             let replay = Replay::of(&req);
             match sender.try_send_request(req).await {
