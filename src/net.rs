@@ -68,14 +68,36 @@ pub fn is_trusted(ranges: &[Cidr], ip: IpAddr) -> bool {
 /// The `X-Forwarded-For` value to send upstream: the incoming chain (kept only when it
 /// is a well-formed list of addresses) with the peer appended.
 pub fn forwarded_for(incoming: Option<&str>, peer: IpAddr) -> String {
-    let peer = canonical(peer);
-    match incoming.and_then(parse_forwarded_for) {
-        Some(chain) if !chain.is_empty() => {
-            let mut out: Vec<String> = chain.iter().map(ToString::to_string).collect();
-            out.push(peer.to_string());
-            out.join(", ")
+    let mut out = String::with_capacity(16);
+    if let Some(chain) = incoming.and_then(parse_forwarded_for) {
+        for ip in chain {
+            push_ip(&mut out, ip);
+            out.push_str(", ");
         }
-        _ => peer.to_string(),
+    }
+    push_ip(&mut out, canonical(peer));
+    out
+}
+
+/// `ip` in its usual text form. IPv4, nearly every peer, is written digit by digit: the
+/// formatting machinery cost more than the rest of `X-Forwarded-For` on every request.
+fn push_ip(out: &mut String, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                if octet >= 100 {
+                    out.push(char::from(b'0' + octet / 100));
+                }
+                if octet >= 10 {
+                    out.push(char::from(b'0' + octet / 10 % 10));
+                }
+                out.push(char::from(b'0' + octet % 10));
+            }
+        }
+        IpAddr::V6(v6) => out.push_str(&v6.to_string()),
     }
 }
 
@@ -141,5 +163,23 @@ mod tests {
         assert_eq!(forwarded_for(Some("1.2.3.4"), peer), "1.2.3.4, 127.0.0.1");
         assert_eq!(forwarded_for(Some("evil\r\nX: y"), peer), "127.0.0.1");
         assert_eq!(forwarded_for(Some("1.2.3.4, nope"), peer), "127.0.0.1");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn addresses_are_written_as_display_writes_them(ip in proptest::prelude::any::<IpAddr>()) {
+            let mut out = String::new();
+            push_ip(&mut out, ip);
+            proptest::prop_assert_eq!(out, ip.to_string());
+        }
+    }
+
+    #[test]
+    fn every_octet_width_is_written() {
+        for ip in ["0.0.0.0", "9.10.99.100", "255.255.255.255", "127.0.0.1"] {
+            let mut out = String::new();
+            push_ip(&mut out, ip.parse().unwrap());
+            assert_eq!(out, ip);
+        }
     }
 }
