@@ -17,7 +17,7 @@ seconds=$1
 shift
 
 cd "$(dirname "$0")"
-all=(cookie_header cookie_chunks sealed_cookie jwt redirect path forwarded_for headers config emulator_config)
+all=(cookie_header cookie_chunks sealed_cookie jwt redirect path forwarded_for headers config emulator_config upstream_response)
 targets=("${@:-${all[@]}}")
 
 mkdir -p logs

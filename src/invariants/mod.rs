@@ -15,6 +15,7 @@ pub mod path;
 pub mod redirect;
 pub mod seal;
 pub mod tokens;
+pub mod upstream;
 
 #[cfg(test)]
 mod tests;

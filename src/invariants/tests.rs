@@ -115,6 +115,50 @@ fn redirect_text() -> impl Strategy<Value = String> {
     proptest::collection::vec(piece, 1..12).prop_map(|p| p.concat())
 }
 
+/// Well-formed chunked bodies (extensions, trailers, bytes after the end), the same
+/// with one byte changed, response heads, and noise.
+fn upstream_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let chunked = (
+        proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..40), 0..5),
+        any::<bool>(),
+        any::<bool>(),
+        proptest::collection::vec(any::<u8>(), 0..8),
+    )
+        .prop_map(|(chunks, extension, trailer, after)| {
+            let mut wire = Vec::new();
+            for chunk in chunks {
+                wire.extend_from_slice(format!("{:x}", chunk.len()).as_bytes());
+                if extension {
+                    wire.extend_from_slice(b";a=b");
+                }
+                wire.extend_from_slice(b"\r\n");
+                wire.extend_from_slice(&chunk);
+                wire.extend_from_slice(b"\r\n");
+            }
+            wire.extend_from_slice(b"0\r\n");
+            if trailer {
+                wire.extend_from_slice(b"x-sum: 1\r\n");
+            }
+            wire.extend_from_slice(b"\r\n");
+            wire.extend_from_slice(&after);
+            wire
+        });
+    let mutated =
+        (chunked.clone(), any::<usize>(), any::<u8>()).prop_map(|(mut wire, at, byte)| {
+            let at = at % wire.len();
+            wire[at] = byte;
+            wire
+        });
+    let head = "HTTP/1\\.[01] [1-5][0-9]{2} [A-Za-z ]{0,8}\r\n([A-Za-z-]{1,12}: [ -~]{0,12}\r\n){0,4}\r\n[ -~]{0,8}"
+        .prop_map(String::into_bytes);
+    prop_oneof![
+        chunked,
+        mutated,
+        head,
+        proptest::collection::vec(any::<u8>(), 0..200),
+    ]
+}
+
 fn forwarded_text() -> impl Strategy<Value = String> {
     let piece = prop_oneof![
         any::<IpAddr>().prop_map(|ip| ip.to_string()),
@@ -262,6 +306,14 @@ proptest! {
     #[test]
     fn glob_agrees_with_the_reference(pattern in "[ab/*?é]{0,10}", text in "[ab/é]{0,12}") {
         holds(path::check_glob(&pattern, &text))?;
+    }
+
+    #[test]
+    fn upstream_responses_are_read_the_same_however_they_arrive(
+        bytes in upstream_bytes(),
+        piece in 1usize..16,
+    ) {
+        holds(upstream::check_response(&bytes, piece))?;
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 mod body;
 mod client;
-mod exchange;
+pub(crate) mod exchange;
 mod idle;
 mod pool;
 mod upgrade;

@@ -16,7 +16,7 @@ pub(super) const MAX_TRAILER_BYTES: usize = 64 * 1024;
 pub(super) const MAX_FIELDS: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Length {
+pub(crate) enum Length {
     /// No content (HEAD, 204, 304, `Content-Length: 0`).
     Empty,
     Exact(u64),
@@ -26,7 +26,7 @@ pub(super) enum Length {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Framing {
+pub(crate) struct Framing {
     pub length: Length,
     /// Whether the connection may carry another request after this response.
     pub reusable: bool,
@@ -49,7 +49,7 @@ pub enum FramingError {
 }
 
 /// RFC 9112 §6.3, in its order. `head_request`: the request was HEAD.
-pub(super) fn response_framing(
+pub(crate) fn response_framing(
     head_request: bool,
     status: StatusCode,
     version: Version,
@@ -145,7 +145,7 @@ fn parse_decimal(digits: &[u8]) -> Option<u64> {
 
 /// What the chunked decoder produced from the buffer.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Step {
+pub(crate) enum Step {
     Data(Bytes),
     Trailers(HeaderMap),
     /// The body ended; nothing after it in the buffer belongs to it.
@@ -183,7 +183,7 @@ enum State {
 /// RFC 9112 §7.1 decoder. Framing bytes are consumed one at a time (they are few);
 /// chunk data is split off the buffer without copying.
 #[derive(Debug)]
-pub(super) struct Chunked {
+pub(crate) struct Chunked {
     state: State,
     extension_bytes: usize,
 }
@@ -198,7 +198,7 @@ impl Default for Chunked {
 }
 
 impl Chunked {
-    pub(super) fn decode(&mut self, buf: &mut BytesMut) -> Result<Step, FramingError> {
+    pub(crate) fn decode(&mut self, buf: &mut BytesMut) -> Result<Step, FramingError> {
         loop {
             match self.state {
                 State::Done => return Ok(Step::End),

@@ -16,7 +16,7 @@
 //! hyper, with hyper's client limits, and framed by the rules in [`framing`].
 
 mod body;
-mod framing;
+pub(crate) mod framing;
 
 use std::io;
 use std::mem::MaybeUninit;
@@ -88,7 +88,7 @@ impl ExchangeError {
 }
 
 impl Conn {
-    pub fn new(io: TcpStream) -> Self {
+    pub(super) fn new(io: TcpStream) -> Self {
         Self {
             io,
             read: BytesMut::new(),
@@ -99,7 +99,7 @@ impl Conn {
     /// Whether an idle connection may still carry a request: nothing (no EOF, no stray
     /// bytes) has arrived since its last response. A system call only when the socket
     /// has reported readiness since then; tokio clears readiness on a short read.
-    pub fn still_open(&mut self) -> bool {
+    pub(super) fn still_open(&mut self) -> bool {
         let mut cx = Context::from_waker(Waker::noop());
         match self.io.poll_read_ready(&mut cx) {
             Poll::Pending => true,
@@ -114,7 +114,7 @@ impl Conn {
     /// Sends `req` (which has no body) and reads the response head. The returned body
     /// reads the rest and gives the connection back to `idle` when the response ends
     /// and the connection may be reused.
-    pub async fn exchange(
+    pub(super) async fn exchange(
         mut self,
         req: &request::Parts,
         idle: &Idle,
@@ -193,17 +193,17 @@ fn encode_head(req: &request::Parts, out: &mut Vec<u8>) {
 }
 
 #[derive(Debug)]
-struct Head {
-    status: StatusCode,
-    version: Version,
+pub(crate) struct Head {
+    pub(crate) status: StatusCode,
+    pub(crate) version: Version,
     /// Only when it differs from the standard one, which hyper's server then repeats.
     reason: Option<hyper::ext::ReasonPhrase>,
-    headers: HeaderMap,
+    pub(crate) headers: HeaderMap,
 }
 
 /// A complete response head at the start of `buf`, split off it; `None` until one is
 /// there. Field values are slices of the head's bytes, not copies.
-fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, ExchangeError> {
+pub(crate) fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, ExchangeError> {
     let mut fields = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_FIELDS];
     let mut resp = httparse::Response::new(&mut []);
     let len = match httparse::ParserConfig::default().parse_response_with_uninit_headers(

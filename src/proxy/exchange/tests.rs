@@ -91,3 +91,21 @@ fn only_a_connection_lost_before_any_answer_is_a_keep_alive_race() {
     assert!(!ExchangeError::IncompleteBody.lost_to_a_close());
     assert!(!ExchangeError::UnexpectedSwitch.lost_to_a_close());
 }
+
+proptest::proptest! {
+    /// Whatever an upstream sends, reading a head never panics, and a head that parses
+    /// is split off exactly.
+    #[test]
+    fn arbitrary_response_bytes_never_panic(
+        bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+        prefix in proptest::bool::ANY,
+    ) {
+        let mut input = if prefix { b"HTTP/1.1 200 OK\r\n".to_vec() } else { Vec::new() };
+        input.extend_from_slice(&bytes);
+        let mut buf = BytesMut::from(&input[..]);
+        if let Ok(Some(head)) = parse_head(&mut buf) {
+            proptest::prop_assert!(buf.len() < input.len());
+            let _ = framing::response_framing(false, head.status, head.version, &head.headers);
+        }
+    }
+}
