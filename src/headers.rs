@@ -205,9 +205,11 @@ pub fn request_id(headers: &HeaderMap) -> HeaderValue {
         })
         .cloned()
         .unwrap_or_else(|| {
-            // A UUID's text form is always a valid header value.
-            HeaderValue::from_str(&uuid::Uuid::now_v7().to_string())
-                .unwrap_or_else(|_| HeaderValue::from_static("-"))
+            // A UUID's text form is always a valid header value; written into a stack
+            // buffer, it costs one copy instead of a `String` and a copy.
+            let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+            let text = uuid::Uuid::now_v7().hyphenated().encode_lower(&mut text);
+            HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("-"))
         })
 }
 
