@@ -139,7 +139,11 @@ fn request_id_kept_when_sane_else_generated() {
     h.insert("x-request-id", HeaderValue::from_static("abc-123"));
     assert_eq!(request_id(&h), "abc-123");
     h.insert("x-request-id", HeaderValue::from_static("has space"));
-    assert_ne!(request_id(&h), "has space");
+    let generated = request_id(&h);
+    assert_ne!(generated, "has space");
+    let uuid = uuid::Uuid::parse_str(generated.to_str().unwrap()).unwrap();
+    assert_eq!(uuid.get_version_num(), 7);
+    assert_eq!(generated.to_str().unwrap(), uuid.hyphenated().to_string());
 }
 
 proptest! {
