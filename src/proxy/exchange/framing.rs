@@ -55,8 +55,9 @@ pub(crate) fn response_framing(
     version: Version,
     headers: &HeaderMap,
 ) -> Result<Framing, FramingError> {
+    let fields = Fields::of(headers);
     // HTTP/1.0 keep-alive is an extension; such a connection is simply not reused.
-    let persistent = version == Version::HTTP_11 && !has_token(headers, &CONNECTION, "close");
+    let persistent = version == Version::HTTP_11 && !fields.close;
     let status = status.as_u16();
     if head_request || status == 204 || status == 304 || (100..200).contains(&status) {
         return Ok(Framing {
@@ -64,16 +65,21 @@ pub(crate) fn response_framing(
             reusable: persistent,
         });
     }
-    if headers.contains_key(TRANSFER_ENCODING) {
+    if let Some(last) = fields.last_transfer_coding {
         if version != Version::HTTP_11 {
             return Err(FramingError::TransferEncodingInHttp10);
         }
-        return Ok(if last_coding_is_chunked(headers) {
+        let chunked = last
+            .as_bytes()
+            .rsplit(|&b| b == b',')
+            .next()
+            .is_some_and(|coding| coding.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        return Ok(if chunked {
             Framing {
                 length: Length::Chunked,
                 // Both headers is the shape of a smuggling attempt (§6.3 ¶3): read this
                 // response as chunked, then close.
-                reusable: persistent && !headers.contains_key(CONTENT_LENGTH),
+                reusable: persistent && fields.content_length.is_none(),
             }
         } else {
             Framing {
@@ -82,7 +88,7 @@ pub(crate) fn response_framing(
             }
         });
     }
-    match content_length(headers)? {
+    match fields.content_length.transpose()? {
         Some(0) => Ok(Framing {
             length: Length::Empty,
             reusable: persistent,
@@ -98,39 +104,55 @@ pub(crate) fn response_framing(
     }
 }
 
-/// Whether a comma-separated header lists `token` (case-insensitive, RFC 9110 §5.6.1).
-fn has_token(headers: &HeaderMap, name: &HeaderName, token: &str) -> bool {
-    headers.get_all(name).iter().any(|value| {
-        value
-            .as_bytes()
-            .split(|&b| b == b',')
-            .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
-    })
+/// What §6.3 needs from the fields, gathered in one pass over them (one per response,
+/// instead of a hashed lookup per name).
+struct Fields<'a> {
+    /// `Connection` lists `close` (case-insensitive, RFC 9110 §5.6.1).
+    close: bool,
+    /// The last `Transfer-Encoding` field, whose last coding decides.
+    last_transfer_coding: Option<&'a HeaderValue>,
+    /// Every `Content-Length` value (repeated fields and comma lists) must be the same
+    /// non-negative integer (RFC 9110 §8.6); anything else is an error.
+    content_length: Option<Result<u64, FramingError>>,
 }
 
-fn last_coding_is_chunked(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(TRANSFER_ENCODING)
-        .iter()
-        .next_back()
-        .and_then(|value| value.as_bytes().rsplit(|&b| b == b',').next())
-        .is_some_and(|coding| coding.trim_ascii().eq_ignore_ascii_case(b"chunked"))
-}
-
-/// Every `Content-Length` value (repeated fields and comma lists) must be the same
-/// non-negative integer (RFC 9110 §8.6); anything else is an error.
-fn content_length(headers: &HeaderMap) -> Result<Option<u64>, FramingError> {
-    let mut found = None;
-    for value in headers.get_all(CONTENT_LENGTH) {
-        for item in value.as_bytes().split(|&b| b == b',') {
-            let n = parse_decimal(item.trim_ascii()).ok_or(FramingError::BadContentLength)?;
-            if found.is_some_and(|f| f != n) {
-                return Err(FramingError::BadContentLength);
+impl<'a> Fields<'a> {
+    fn of(headers: &'a HeaderMap) -> Self {
+        let mut fields = Fields {
+            close: false,
+            last_transfer_coding: None,
+            content_length: None,
+        };
+        for (name, value) in headers {
+            if name == CONNECTION {
+                fields.close |= value
+                    .as_bytes()
+                    .split(|&b| b == b',')
+                    .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
+            } else if name == TRANSFER_ENCODING {
+                fields.last_transfer_coding = Some(value);
+            } else if name == CONTENT_LENGTH {
+                let so_far = fields.content_length.take();
+                fields.content_length = Some(add_content_length(so_far, value));
             }
-            found = Some(n);
         }
+        fields
     }
-    Ok(found)
+}
+
+fn add_content_length(
+    so_far: Option<Result<u64, FramingError>>,
+    value: &HeaderValue,
+) -> Result<u64, FramingError> {
+    let mut found = so_far.transpose()?;
+    for item in value.as_bytes().split(|&b| b == b',') {
+        let n = parse_decimal(item.trim_ascii()).ok_or(FramingError::BadContentLength)?;
+        if found.is_some_and(|f| f != n) {
+            return Err(FramingError::BadContentLength);
+        }
+        found = Some(n);
+    }
+    found.ok_or(FramingError::BadContentLength)
 }
 
 fn parse_decimal(digits: &[u8]) -> Option<u64> {
