@@ -12,6 +12,7 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine;
+use http::HeaderValue;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::PrivateKeyDer;
 
@@ -40,8 +41,9 @@ pub struct AlbSigner {
     client: String,
     rng: SystemRandom,
     /// Signed headers by identity, reused until shortly before they expire: signing is
-    /// the expensive part and the hot path should not pay it on every request.
-    cache: moka::future::Cache<String, Arc<(u64, String)>>,
+    /// the expensive part and the hot path should not pay it on every request. Kept as
+    /// header values, so a hit is not copied and validated again.
+    cache: moka::future::Cache<String, Arc<(u64, HeaderValue)>>,
 }
 
 impl std::fmt::Debug for AlbSigner {
@@ -96,7 +98,7 @@ impl AlbSigner {
     }
 
     /// The `x-amzn-oidc-data` value for `identity`, valid for two minutes.
-    pub async fn data_header(&self, identity: &Identity, now: u64) -> Option<String> {
+    pub async fn data_header(&self, identity: &Identity, now: u64) -> Option<HeaderValue> {
         let cache_key = format!(
             "{}\u{0}{}\u{0}{}",
             identity.sub,
@@ -109,7 +111,7 @@ impl AlbSigner {
             }
         }
         let exp = now + DATA_TTL_SECS;
-        let token = self.sign(identity, exp)?;
+        let token = HeaderValue::from_str(&self.sign(identity, exp)?).ok()?;
         self.cache
             .insert(cache_key, Arc::new((exp, token.clone())))
             .await;
@@ -189,7 +191,7 @@ mod tests {
     async fn data_header_is_a_padded_es256_jwt_in_the_alb_format() {
         let signer = AlbSigner::new(&AlbConfig::default(), "https://issuer", "client-1").unwrap();
         let token = signer.data_header(&alice(), 1_000).await.unwrap();
-        let parts: Vec<&str> = token.split('.').collect();
+        let parts: Vec<&str> = token.to_str().unwrap().split('.').collect();
         assert_eq!(parts.len(), 3);
         let header: serde_json::Value =
             serde_json::from_slice(&URL_SAFE.decode(parts[0]).unwrap()).unwrap();

@@ -40,6 +40,16 @@ impl Hasher for TailHasher {
         self.0.write_usize(bytes.len());
     }
 
+    /// Lengths and the `str` terminator are hashed as they are, not as byte strings
+    /// (which would append a length of their own): every lookup hashes its key.
+    fn write_u8(&mut self, i: u8) {
+        self.0.write_u8(i);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.0.write_usize(i);
+    }
+
     fn finish(&self) -> u64 {
         self.0.finish()
     }
@@ -64,6 +74,16 @@ mod tests {
         // (lookups still compare whole keys).
         let other_head = "x".repeat(100) + &"h".repeat(2900) + "tail-A";
         assert_eq!(hash(&b, &long), hash(&b, &other_head));
+    }
+
+    #[test]
+    fn byte_keys_hash_like_their_tails() {
+        let b = TailHash::default();
+        let key = "k".repeat(100).into_bytes();
+        assert_eq!(b.hash_one(&key[..]), b.hash_one(key.clone().as_slice()));
+        assert_ne!(b.hash_one(&key[..]), b.hash_one(&key[..99]));
+        let other_head = [b"x".repeat(52), b"k".repeat(48)].concat();
+        assert_eq!(b.hash_one(&key[..]), b.hash_one(&other_head[..]));
     }
 
     #[test]

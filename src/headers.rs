@@ -7,8 +7,8 @@ use std::net::IpAddr;
 use http::header::{HeaderName, HeaderValue, CONNECTION, UPGRADE};
 use http::HeaderMap;
 
-use crate::config::{AuthorizationHeader, HeadersConfig};
-use crate::identity::Identity;
+pub mod identity;
+pub use identity::{inject_identity, IdentityHeaders};
 
 /// Every header the sidecar sets for identity. Incoming copies are removed on every path,
 /// matched case-insensitively and with `_` in place of `-` (SPEC §5.1): some servers
@@ -211,50 +211,6 @@ pub fn request_id(headers: &HeaderMap) -> HeaderValue {
             let text = uuid::Uuid::now_v7().hyphenated().encode_lower(&mut text);
             HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("-"))
         })
-}
-
-/// Sets the identity headers the config enables (SPEC §6), after [`strip_identity`]
-/// removed any the client sent. Values that cannot be header values (control
-/// characters) are left out rather than mangled.
-pub fn inject_identity(
-    headers: &mut HeaderMap,
-    config: &HeadersConfig,
-    identity: &Identity,
-    access_token: Option<&str>,
-    id_token: Option<&str>,
-) {
-    let mut set = |name: &'static str, value: &str| {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            headers.insert(HeaderName::from_static(name), v);
-        }
-    };
-    if config.user {
-        set("x-forwarded-user", &identity.user);
-    }
-    if config.email {
-        if let Some(email) = &identity.email {
-            set("x-forwarded-email", email);
-        }
-    }
-    if config.groups && !identity.groups.is_empty() {
-        set("x-forwarded-groups", &identity.groups.join(","));
-    }
-    if config.sub {
-        set("x-forwarded-sub", &identity.sub);
-    }
-    if config.access_token {
-        if let Some(token) = access_token {
-            set("x-forwarded-access-token", token);
-        }
-    }
-    let bearer = match config.authorization {
-        AuthorizationHeader::None => None,
-        AuthorizationHeader::Access => access_token,
-        AuthorizationHeader::Id => id_token,
-    };
-    if let Some(token) = bearer {
-        set("authorization", &format!("Bearer {token}"));
-    }
 }
 
 #[cfg(test)]

@@ -24,6 +24,9 @@ pub fn full(bytes: impl Into<Bytes>) -> Body {
         .boxed_unsync()
 }
 
+/// A ready-made name: looking a header up by `&str` parses the name every time.
+const X_REQUESTED_WITH: http::HeaderName = http::HeaderName::from_static("x-requested-with");
+
 /// Whether the client wants an HTML page rather than JSON: a browser navigation
 /// (`Accept` includes `text/html`) that is not an XHR.
 pub fn wants_html(headers: &HeaderMap) -> bool {
@@ -33,7 +36,7 @@ pub fn wants_html(headers: &HeaderMap) -> bool {
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.contains("text/html"));
     let xhr = headers
-        .get("x-requested-with")
+        .get(X_REQUESTED_WITH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("xmlhttprequest"));
     accept_html && !xhr

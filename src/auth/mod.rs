@@ -10,6 +10,7 @@ pub use refresh::{coordinate, RefreshError, Refreshed};
 mod fresh;
 pub use fresh::{refresh_now, FreshOutcome, FreshSession};
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use aws_lc_rs::digest;
@@ -17,9 +18,11 @@ use http::header::{HeaderValue, AUTHORIZATION};
 use http::HeaderMap;
 
 use crate::app::{App, Settings};
+use crate::headers::IdentityHeaders;
 use crate::identity::Identity;
 use crate::oauth::TokenSet;
-use crate::session::cookies::{self, request_cookies};
+use crate::session::cookies::{self, cookie_pairs, request_cookies};
+use crate::session::store::opened::OpenedSession;
 use crate::session::store::{Loaded, Lookup, SessionStore, Store};
 use crate::session::Session;
 use crate::session::SessionStatus;
@@ -28,16 +31,76 @@ use crate::tokens::{BearerIdentity, TokenError};
 /// How the caller proved who they are.
 #[derive(Debug, Clone)]
 pub enum Via {
-    Session(Box<Session>),
+    Session(Arc<Session>),
     Bearer(Arc<BearerIdentity>),
 }
 
+/// A caller whose credential checked out. `identity` and `headers` always describe the
+/// same caller: build one with the constructors, never by changing one of them. Both are
+/// shared with the credential caches, so a request that hits them copies nothing.
 #[derive(Debug)]
 pub struct Authenticated {
-    pub identity: Identity,
+    pub identity: Arc<Identity>,
+    /// `identity`'s header values for the upstream (SPEC §6).
+    pub headers: Arc<IdentityHeaders>,
     pub via: Via,
     /// `Set-Cookie` values to send with the response (a refreshed or re-sealed session).
     pub set_cookies: Vec<HeaderValue>,
+}
+
+impl Authenticated {
+    pub fn bearer(bearer: Arc<BearerIdentity>) -> Self {
+        Self {
+            identity: Arc::clone(&bearer.identity),
+            headers: Arc::clone(&bearer.headers),
+            via: Via::Bearer(bearer),
+            set_cookies: Vec::new(),
+        }
+    }
+
+    /// A session that was just opened, refreshed or loaded from the store.
+    pub fn session(session: Session, set_cookies: Vec<HeaderValue>) -> Self {
+        let identity = session.identity();
+        let headers = IdentityHeaders::new(
+            &identity,
+            session.access_token.as_deref(),
+            session.id_token.as_deref(),
+        );
+        Self {
+            identity: Arc::new(identity),
+            headers: Arc::new(headers),
+            via: Via::Session(Arc::new(session)),
+            set_cookies,
+        }
+    }
+
+    /// The header values to send upstream for this request: the shared ones, plus a
+    /// bearer caller's own token (from `request`) when a header forwards it — copied
+    /// only then, as it is ~1 KB.
+    pub fn upstream_headers(
+        &self,
+        settings: &Settings,
+        request: &HeaderMap,
+    ) -> Cow<'_, IdentityHeaders> {
+        match &self.via {
+            Via::Bearer(b) if settings.keeps_access_token() || settings.keeps_id_token() => {
+                match bearer_token(request) {
+                    Some(token) => Cow::Owned(self.headers.with_bearer_token(b.token_use, token)),
+                    None => Cow::Borrowed(&self.headers),
+                }
+            }
+            _ => Cow::Borrowed(&self.headers),
+        }
+    }
+
+    fn opened(opened: &OpenedSession) -> Self {
+        Self {
+            identity: Arc::clone(&opened.identity),
+            headers: Arc::clone(&opened.headers),
+            via: Via::Session(Arc::clone(&opened.session)),
+            set_cookies: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -68,6 +131,17 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// [`bearer_token`] as raw bytes, for the verified-token cache: no pass over the ~1 KB
+/// token to check that it is text. It finds the same token whenever the token is one
+/// that verified (ASCII), because the parts around it (`Bearer`, spaces, tabs) are ASCII
+/// too; any other value simply misses the cache.
+fn raw_bearer_token(headers: &HeaderMap) -> Option<&[u8]> {
+    let value = headers.get(AUTHORIZATION)?.as_bytes();
+    let (scheme, rest) = value.split_at_checked(memchr::memchr(b' ', value)?)?;
+    let token = rest.get(1..)?.trim_ascii();
+    (scheme.eq_ignore_ascii_case(b"bearer") && !token.is_empty()).then_some(token)
+}
+
 pub async fn authenticate(
     app: &App,
     settings: &Settings,
@@ -75,13 +149,15 @@ pub async fn authenticate(
     now: u64,
 ) -> AuthOutcome {
     if !settings.config.bearer.token_use.is_empty() {
+        // The usual API call: a token verified before, so no verification future to
+        // allocate and poll.
+        if let Some(bearer) = raw_bearer_token(headers).and_then(|t| app.verifier.cached_bearer(t))
+        {
+            return AuthOutcome::Authenticated(Box::new(Authenticated::bearer(bearer)));
+        }
         if let Some(token) = bearer_token(headers) {
             return match Box::pin(app.verifier.verify_bearer(token)).await {
-                Ok(bearer) => AuthOutcome::Authenticated(Box::new(Authenticated {
-                    identity: bearer.identity.clone(),
-                    via: Via::Bearer(bearer),
-                    set_cookies: Vec::new(),
-                })),
+                Ok(bearer) => AuthOutcome::Authenticated(Box::new(Authenticated::bearer(bearer))),
                 Err(e) => {
                     tracing::info!(reason = %e, "bearer token rejected");
                     AuthOutcome::InvalidBearer
@@ -98,12 +174,22 @@ async fn from_session(
     headers: &HeaderMap,
     now: u64,
 ) -> AuthOutcome {
+    let store = app.store(settings);
+    let lifetime = settings.lifetime_secs();
+    let refresh_enabled = settings.config.session.refresh;
+    // A browser's usual request: the cookie it sent last time, its session still valid.
+    // Read straight from the request's headers; anything else takes the full path below.
+    if let Some(hit) = store.opened(cookie_pairs(headers), now) {
+        let valid = hit.session.status(now, lifetime, refresh_enabled) == SessionStatus::Valid;
+        if valid && !hit.needs_reseal {
+            return AuthOutcome::Authenticated(Box::new(Authenticated::opened(&hit)));
+        }
+    }
     let name = settings.cookie_name();
     let present = session_cookies(settings, headers);
     let clear = || AuthOutcome::Anonymous {
         clear_cookies: cookies::clear_session(name, settings.secure_cookies, &present),
     };
-    let store = app.store(settings);
     let loaded = match store.load(&present, now).await {
         Ok(Lookup::NoCookie) => {
             return AuthOutcome::Anonymous {
@@ -118,11 +204,7 @@ async fn from_session(
             return AuthOutcome::StoreUnavailable;
         }
     };
-    match loaded.session.status(
-        now,
-        settings.lifetime_secs(),
-        settings.config.session.refresh,
-    ) {
+    match loaded.session.status(now, lifetime, refresh_enabled) {
         SessionStatus::Ended => clear(),
         // Opened with an older key of the ring: `reseal` carries the cookie sealed with
         // the current one (session key rotation, SPEC §3 `session.secrets`).
@@ -130,7 +212,7 @@ async fn from_session(
             let Loaded {
                 session, reseal, ..
             } = *loaded;
-            authenticated(session, reseal)
+            AuthOutcome::Authenticated(Box::new(Authenticated::session(session, reseal)))
         }
         // Boxed: the refresh future (single flight, store lock, IdP call) is several KB,
         // and every request would otherwise carry and move its space.
@@ -142,7 +224,8 @@ async fn from_session(
                     } else {
                         fresh.set_cookies.clone()
                     };
-                    authenticated(fresh.session.clone(), set_cookies)
+                    let auth = Authenticated::session(fresh.session.clone(), set_cookies);
+                    AuthOutcome::Authenticated(Box::new(auth))
                 }
                 Err(RefreshError::Unavailable) => AuthOutcome::IdpUnavailable,
                 Err(RefreshError::StoreUnavailable) => AuthOutcome::StoreUnavailable,
@@ -150,14 +233,6 @@ async fn from_session(
             }
         }
     }
-}
-
-fn authenticated(session: Session, set_cookies: Vec<HeaderValue>) -> AuthOutcome {
-    AuthOutcome::Authenticated(Box::new(Authenticated {
-        identity: session.identity(),
-        via: Via::Session(Box::new(session)),
-        set_cookies,
-    }))
 }
 
 /// `NAME` or `NAME_<n>`: the cookies that carry the session (not the sign-in state).
@@ -299,6 +374,37 @@ mod tests {
         assert_eq!(bearer_token(&h), None);
         h.insert(AUTHORIZATION, HeaderValue::from_static("Bearer "));
         assert_eq!(bearer_token(&h), None);
+    }
+
+    #[test]
+    fn raw_bearer_tokens_are_the_text_ones() {
+        let mut h = HeaderMap::new();
+        assert_eq!(raw_bearer_token(&h), None);
+        for value in [
+            "Bearer abc.def.ghi",
+            "bearer   x",
+            "BEARER\tx",
+            "Bearer x \t",
+            "Basic Zm9vOmJhcg==",
+            "Bearer ",
+            "Bearer",
+            " Bearer x",
+            "Bearerx y",
+        ] {
+            h.insert(AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+            assert_eq!(
+                raw_bearer_token(&h),
+                bearer_token(&h).map(str::as_bytes),
+                "{value:?}"
+            );
+        }
+        // Not text: no token as text, and raw bytes that no verified token has.
+        h.insert(
+            AUTHORIZATION,
+            HeaderValue::from_bytes(b"Bearer t\xffk").unwrap(),
+        );
+        assert_eq!(bearer_token(&h), None);
+        assert_eq!(raw_bearer_token(&h), Some(&b"t\xffk"[..]));
     }
 
     #[test]

@@ -3,14 +3,13 @@
 
 use std::time::Instant;
 
-use http::header::HeaderValue;
+use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
 use super::Outcome;
 use crate::app::{unix_now, App, Settings};
-use crate::auth::{Authenticated, Via};
-use crate::config::TokenUse;
+use crate::auth::Authenticated;
 use crate::headers::{self, Forwarding};
 use crate::proxy::ProxyError;
 use crate::respond::{self, Body};
@@ -51,33 +50,10 @@ pub(super) async fn forward(
     );
     headers.insert(headers::X_REQUEST_ID, request_id.clone());
     if let Some(auth) = auth {
-        let (access_token, id_token) = match &auth.via {
-            Via::Session(s) => (s.access_token.clone(), s.id_token.clone()),
-            // Copied only when a header forwards it (the token is ~1 KB).
-            Via::Bearer(b) if settings.keeps_access_token() || settings.keeps_id_token() => {
-                let raw = crate::auth::bearer_token(headers).map(str::to_string);
-                match b.token_use {
-                    TokenUse::Access => (raw, None),
-                    TokenUse::Id => (None, raw),
-                }
-            }
-            Via::Bearer(_) => (None, None),
-        };
-        headers::inject_identity(
-            headers,
-            &settings.config.headers,
-            &auth.identity,
-            access_token.as_deref(),
-            id_token.as_deref(),
-        );
+        let values = auth.upstream_headers(settings, headers);
+        headers::inject_identity(headers, &settings.config.headers, &values);
         if let (Some(signer), true) = (&app.alb, settings.config.headers.alb.enabled) {
-            Box::pin(alb_headers(
-                headers,
-                signer,
-                &auth.identity,
-                access_token.as_deref(),
-            ))
-            .await;
+            Box::pin(alb_headers(headers, signer, auth, settings)).await;
         }
     }
     let sent = Instant::now();
@@ -97,22 +73,24 @@ pub(super) async fn forward(
 async fn alb_headers(
     headers: &mut HeaderMap,
     signer: &crate::alb::AlbSigner,
-    identity: &crate::identity::Identity,
-    access_token: Option<&str>,
+    auth: &Authenticated,
+    settings: &Settings,
 ) {
-    let mut set = |name: &'static str, value: &str| {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            headers.insert(name, v);
-        }
-    };
-    set("x-amzn-oidc-identity", &identity.sub);
-    if let Some(token) = access_token {
-        set("x-amzn-oidc-accesstoken", token);
+    let values = auth.upstream_headers(settings, headers);
+    if let Some(sub) = values.sub() {
+        headers.insert(X_AMZN_OIDC_IDENTITY, sub.clone());
     }
-    if let Some(data) = signer.data_header(identity, unix_now()).await {
-        set("x-amzn-oidc-data", &data);
+    if let Some(token) = values.access_token() {
+        headers.insert(X_AMZN_OIDC_ACCESSTOKEN, token.clone());
+    }
+    if let Some(data) = signer.data_header(&auth.identity, unix_now()).await {
+        headers.insert(X_AMZN_OIDC_DATA, data);
     }
 }
+
+const X_AMZN_OIDC_IDENTITY: HeaderName = HeaderName::from_static("x-amzn-oidc-identity");
+const X_AMZN_OIDC_ACCESSTOKEN: HeaderName = HeaderName::from_static("x-amzn-oidc-accesstoken");
+const X_AMZN_OIDC_DATA: HeaderName = HeaderName::from_static("x-amzn-oidc-data");
 
 /// The ALB-format public key for `kid`, as PEM (like the ALB's key endpoint).
 pub(super) fn alb_key(app: &App, settings: &Settings, path: &str) -> Response<Body> {

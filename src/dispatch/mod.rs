@@ -14,6 +14,7 @@ use crate::auth::{authenticate, AuthOutcome, Authenticated, Via};
 use crate::config::Unauthenticated;
 use crate::endpoints::{forward_auth, info, signin, signout};
 use crate::headers;
+use crate::identity::Identity;
 use crate::respond::{self, Body};
 use crate::server::ConnInfo;
 
@@ -82,7 +83,7 @@ pub async fn handle(app: Arc<App>, mut req: Request<Incoming>, conn: ConnInfo) -
         Err(e) => Err(e.to_string()),
         Ok(()) => crate::path::canonicalize(req.uri().path()).map_err(|e| e.to_string()),
     };
-    let (mut resp, outcome, sub, path) = match canonical {
+    let (mut resp, outcome, who, path) = match canonical {
         Err(reason) => {
             tracing::debug!(reason, "rejected request head");
             let mut resp = respond::error(
@@ -119,7 +120,7 @@ pub async fn handle(app: Arc<App>, mut req: Request<Incoming>, conn: ConnInfo) -
         status = resp.status().as_u16(),
         latency_ms = (elapsed * 1e6).round() / 1e3,
         request_id = request_id.to_str().unwrap_or("-"),
-        sub = sub.as_deref().unwrap_or("-"),
+        sub = who.as_ref().map_or("-", |identity| identity.sub.as_str()),
         outcome = outcome.as_str(),
         "request"
     );
@@ -160,7 +161,8 @@ fn classify(settings: &Settings, method: &Method, path: &str) -> Route {
     }
 }
 
-type Routed = (Response<Body>, Outcome, Option<String>);
+/// The response, how it ended, and who asked (for the access log), when known.
+type Routed = (Response<Body>, Outcome, Option<Arc<Identity>>);
 
 async fn route_request(
     app: &App,
@@ -271,7 +273,6 @@ async fn protected(
     path: &str,
     request_id: &HeaderValue,
 ) -> Routed {
-    let html = respond::wants_html(req.headers());
     // Phase 3: authenticate.
     let mut auth = match authenticate(app, settings, req.headers(), unix_now()).await {
         AuthOutcome::Authenticated(auth) => auth,
@@ -283,11 +284,15 @@ async fn protected(
             )
         }
         AuthOutcome::IdpUnavailable => {
-            return (info::idp_unavailable(html), Outcome::IdpUnavailable, None)
+            return (
+                info::idp_unavailable(respond::wants_html(req.headers())),
+                Outcome::IdpUnavailable,
+                None,
+            )
         }
         AuthOutcome::StoreUnavailable => {
             return (
-                info::store_unavailable(html),
+                info::store_unavailable(respond::wants_html(req.headers())),
                 Outcome::StoreUnavailable,
                 None,
             )
@@ -300,7 +305,7 @@ async fn protected(
             return (resp, outcome, None);
         }
     };
-    let sub = Some(auth.identity.sub.clone());
+    let who = Some(Arc::clone(&auth.identity));
 
     // Phase 4: authorize, on the verified groups and the canonical path.
     let denied = settings
@@ -310,7 +315,7 @@ async fn protected(
         || cross_site_upgrade(settings, &req, &auth);
     let (mut resp, outcome) = if denied {
         let resp = respond::error(
-            html,
+            respond::wants_html(req.headers()),
             StatusCode::FORBIDDEN,
             "forbidden",
             "Access denied",
@@ -318,21 +323,28 @@ async fn protected(
         );
         (resp, Outcome::Forbidden)
     } else {
-        // Phase 5: forward with identity (and AWS credentials, when configured).
+        // Phase 5: forward with identity (and AWS credentials, when configured; the
+        // check comes first so that other requests do not allocate that future).
         let mut req = req;
-        Box::pin(crate::identity_pool::signed_in::forward(
-            app,
-            settings,
-            req.headers_mut(),
-            &mut auth,
-        ))
-        .await;
+        if app
+            .identity_pool
+            .as_ref()
+            .is_some_and(|pool| pool.forwards_credentials())
+        {
+            Box::pin(crate::identity_pool::signed_in::forward(
+                app,
+                settings,
+                req.headers_mut(),
+                &mut auth,
+            ))
+            .await;
+        }
         forward(app, settings, req, conn, path, request_id, Some(&auth)).await
     };
     for cookie in auth.set_cookies {
         resp.headers_mut().append(SET_COOKIE, cookie);
     }
-    (resp, outcome, sub)
+    (resp, outcome, who)
 }
 
 /// SPEC §5.4: browser navigations go to the hosted UI (unless the path's rule says

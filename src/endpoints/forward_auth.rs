@@ -19,8 +19,7 @@ use http::{HeaderMap, Method, Response, StatusCode};
 
 use crate::access::Decision;
 use crate::app::{unix_now, App, Settings};
-use crate::auth::{authenticate, AuthOutcome, Via};
-use crate::config::TokenUse;
+use crate::auth::{authenticate, AuthOutcome};
 use crate::respond::{self, Body};
 
 /// The request the gateway is asking about.
@@ -120,23 +119,8 @@ pub async fn check(
         );
     }
     let mut resp = status_only(allowed);
-    let (access_token, id_token) = match &auth.via {
-        Via::Session(s) => (s.access_token.clone(), s.id_token.clone()),
-        Via::Bearer(b) => {
-            let raw = crate::auth::bearer_token(headers).map(str::to_string);
-            match b.token_use {
-                TokenUse::Access => (raw, None),
-                TokenUse::Id => (None, raw),
-            }
-        }
-    };
-    crate::headers::inject_identity(
-        resp.headers_mut(),
-        &settings.config.headers,
-        &auth.identity,
-        access_token.as_deref(),
-        id_token.as_deref(),
-    );
+    let values = auth.upstream_headers(settings, headers);
+    crate::headers::inject_identity(resp.headers_mut(), &settings.config.headers, &values);
     // A refreshed session travels back through the gateway (`auth_request_set`).
     for cookie in auth.set_cookies {
         resp.headers_mut().append(SET_COOKIE, cookie);

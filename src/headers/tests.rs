@@ -1,4 +1,5 @@
 use super::*;
+use crate::config::{AuthorizationHeader, HeadersConfig};
 use proptest::prelude::*;
 
 #[test]
@@ -90,8 +91,8 @@ fn trusted_peers_keep_proto_and_host() {
     assert_eq!(h["x-forwarded-host"], "app.example.com");
 }
 
-fn alice() -> Identity {
-    Identity {
+fn alice() -> crate::identity::Identity {
+    crate::identity::Identity {
         sub: "5c3e".into(),
         user: "alice".into(),
         email: Some("alice@example.com".into()),
@@ -103,13 +104,8 @@ fn alice() -> Identity {
 #[test]
 fn identity_headers_follow_the_config() {
     let mut h = HeaderMap::new();
-    inject_identity(
-        &mut h,
-        &HeadersConfig::default(),
-        &alice(),
-        Some("at"),
-        Some("it"),
-    );
+    let values = IdentityHeaders::new(&alice(), Some("at"), Some("it"));
+    inject_identity(&mut h, &HeadersConfig::default(), &values);
     assert_eq!(h["x-forwarded-user"], "alice");
     assert_eq!(h["x-forwarded-email"], "alice@example.com");
     assert_eq!(h["x-forwarded-groups"], "admins,staff");
@@ -127,7 +123,7 @@ fn identity_headers_follow_the_config() {
         alb: Default::default(),
     };
     let mut h = HeaderMap::new();
-    inject_identity(&mut h, &config, &alice(), Some("at"), Some("it"));
+    inject_identity(&mut h, &config, &values);
     assert_eq!(h.len(), 2);
     assert_eq!(h["x-forwarded-access-token"], "at");
     assert_eq!(h["authorization"], "Bearer it");

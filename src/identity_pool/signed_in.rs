@@ -82,9 +82,7 @@ pub async fn credentials(
                 id_token,
                 set_cookies,
             } = *fresh;
-            auth.identity = session.identity();
-            auth.set_cookies = set_cookies;
-            auth.via = Via::Session(Box::new(session));
+            *auth = Authenticated::session(session, set_cookies);
             id_token.ok_or(Failure::NoIdToken)?
         }
         FreshOutcome::Anonymous { clear_cookies } => {

@@ -6,8 +6,8 @@ use http::{HeaderMap, HeaderValue};
 
 use super::{ensure, Violation};
 use crate::session::cookies::{
-    classify, join, request_cookies, split, strip_own_cookies, MAX_CHUNKS, MAX_CHUNK_LEN,
-    MAX_REQUEST_COOKIES,
+    byte_pairs, classify, cookie_pairs, join, request_cookies, split, strip_own_cookies,
+    MAX_CHUNKS, MAX_CHUNK_LEN, MAX_REQUEST_COOKIES,
 };
 
 /// The most bytes [`join`] may ever return.
@@ -47,12 +47,20 @@ pub fn check_cookie_headers(values: &[&[u8]], base: &str) -> Result<(), Violatio
             || format!("unclean pair {name:?}={value:?}"),
         )?;
     }
-    if let Some(joined) = join(&before, base) {
+    let joined = join(byte_pairs(&before), base);
+    if let Some(joined) = &joined {
         ensure(
             !joined.is_empty() && joined.len() <= MAX_JOINED,
             AREA,
             || format!("join returned {} bytes", joined.len()),
         )?;
+    }
+    // The opened-session fast path reads the raw pairs; whenever it finds a value that
+    // could be a cached (ASCII) one, the full path must find the very same value.
+    if let Some(raw) = join(cookie_pairs(&headers), base).filter(|v| v.is_ascii()) {
+        ensure(joined.as_deref() == Some(&*raw), AREA, || {
+            "the raw pairs and the parsed pairs join to different values".to_owned()
+        })?;
     }
 
     strip_own_cookies(&mut headers, base);
@@ -90,7 +98,7 @@ pub fn check_cookie_headers(values: &[&[u8]], base: &str) -> Result<(), Violatio
 /// Reassembly of arbitrary pairs never yields an empty value or more than
 /// `MAX_CHUNKS × MAX_CHUNK_LEN` bytes.
 pub fn check_join(cookies: &[(String, String)], base: &str) -> Result<(), Violation> {
-    match join(cookies, base) {
+    match join(byte_pairs(cookies), base) {
         Some(joined) => ensure(
             !joined.is_empty() && joined.len() <= MAX_JOINED,
             "join",
@@ -126,9 +134,9 @@ pub fn check_split_join(base: &str, sealed: &str) -> Result<(), Violation> {
         }
     }
     if chunks.len() <= MAX_CHUNKS {
-        let expected = (!sealed.is_empty()).then(|| sealed.to_owned());
-        let joined = join(&chunks, base);
-        ensure(joined == expected, AREA, || {
+        let expected = (!sealed.is_empty()).then_some(sealed.as_bytes());
+        let joined = join(byte_pairs(&chunks), base);
+        ensure(joined.as_deref() == expected, AREA, || {
             format!(
                 "join(split(v)) returned {:?} bytes for {} bytes",
                 joined.map(|j| j.len()),

@@ -54,6 +54,9 @@ pub struct Jwks {
     http: reqwest::Client,
     refresh_every: Duration,
     keys: ArcSwap<KeySet>,
+    /// Bumped after every new key set: callers that saw a `kid` published need not look
+    /// again while it is unchanged.
+    generation: AtomicU64,
     ready: AtomicBool,
     /// When the last unknown-`kid` refetch started. Holding this lock across the fetch is
     /// what makes concurrent misses wait for, and share, a single request.
@@ -82,6 +85,7 @@ impl Jwks {
             http,
             refresh_every: refresh_every.max(MIN_REFRESH_EVERY),
             keys: ArcSwap::from_pointee(KeySet::new()),
+            generation: AtomicU64::new(0),
             ready: AtomicBool::new(false),
             last_forced: tokio::sync::Mutex::new(None),
             fetch_ok: AtomicU64::new(0),
@@ -158,7 +162,14 @@ impl Jwks {
 
     /// Whether the current key set holds `kid`; never fetches.
     pub fn publishes(&self, kid: &str) -> bool {
-        self.lookup(kid).is_some()
+        self.keys.load().get(kid).is_some()
+    }
+
+    /// Which key set is current: changes whenever a new one is loaded. A `kid` that
+    /// [`Jwks::publishes`] confirmed after this returned `g` stays published while this
+    /// still returns `g`.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     fn lookup(&self, kid: &str) -> Option<Arc<DecodingKey>> {
@@ -185,6 +196,7 @@ impl Jwks {
             Ok(keys) => {
                 let count = keys.len();
                 self.keys.store(Arc::new(keys));
+                self.generation.fetch_add(1, Ordering::Release);
                 self.ready.store(true, Ordering::Release);
                 self.fetch_ok.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(url = %self.url, keys = count, "JWKS loaded");

@@ -1,5 +1,5 @@
 use super::*;
-use crate::session::cookies::{join, set_session, split};
+use crate::session::cookies::{byte_pairs, join, set_session, split};
 use crate::session::seal::KeyRing;
 use proptest::prelude::*;
 
@@ -71,8 +71,9 @@ fn typical_cognito_session_fits_one_cookie() {
     assert!(line.len() < 4000, "Set-Cookie line is {} bytes", line.len());
 
     let cookies = vec![(name.to_string(), sealed)];
-    let joined = join(&cookies, name).expect("one cookie");
-    let opened = ring.open(name, &joined, NOW + 60).expect("opens");
+    let joined = join(byte_pairs(&cookies), name).expect("one cookie");
+    let joined = std::str::from_utf8(&joined).expect("ASCII");
+    let opened = ring.open(name, joined, NOW + 60).expect("opens");
     assert_eq!(Session::decode(&opened.payload), Some(typical()));
 }
 

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation};
-use moka::future::Cache;
+use moka::sync::Cache;
 use serde::Deserialize;
 
 pub use claims::{AccessClaims, IdClaims};
@@ -32,6 +32,7 @@ pub use error::TokenError;
 
 use crate::cache_key::TailHash;
 use crate::config::{BearerConfig, CognitoConfig, TokenUse};
+use crate::headers::IdentityHeaders;
 use crate::identity::Identity;
 use crate::jwks::Jwks;
 use checks::{Envelope, Expected, Policy};
@@ -40,7 +41,8 @@ use checks::{Envelope, Expected, Policy};
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 /// Bytes of verified bearer tokens remembered at once (about 30 000 Cognito tokens).
 pub const BEARER_CACHE_BYTES: u64 = 48 * 1024 * 1024;
-/// What one cache entry costs besides its token text: the identity and bookkeeping.
+/// What one cache entry costs besides its token text and header values: the identity
+/// and bookkeeping.
 const CACHE_ENTRY_OVERHEAD: usize = 512;
 
 /// What a verifier accepts.
@@ -79,7 +81,10 @@ impl VerifierSettings {
 /// Who a verified bearer token speaks for. Holds no token text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BearerIdentity {
-    pub identity: Identity,
+    pub identity: Arc<Identity>,
+    /// The identity's header values, built once per verified token (the token itself is
+    /// added per request, when a header forwards it).
+    pub headers: Arc<IdentityHeaders>,
     pub token_use: TokenUse,
     /// Granted scopes (access tokens); empty for ID tokens.
     pub scopes: Vec<String>,
@@ -91,7 +96,13 @@ pub struct BearerIdentity {
 struct CachedBearer {
     identity: Arc<BearerIdentity>,
     kid: Box<str>,
+    /// The JWKS generation in which `kid` was last seen published ([`NEVER_CHECKED`]
+    /// until the first hit looks).
+    published_in: AtomicU64,
 }
+
+/// No JWKS generation ever has this value.
+const NEVER_CHECKED: u64 = u64::MAX;
 
 pub struct Verifier {
     settings: VerifierSettings,
@@ -101,7 +112,7 @@ pub struct Verifier {
     /// Token text → result, each entry expiring at the token's `exp`; bounded by bytes
     /// (tokens differ in size), hashed by its signature's tail ([`TailHash`]) and the
     /// full text compared on lookup.
-    bearer_cache: Cache<Arc<str>, Arc<CachedBearer>, TailHash>,
+    bearer_cache: Cache<Arc<[u8]>, Arc<CachedBearer>, TailHash>,
     signature_checks: AtomicU64,
 }
 
@@ -124,8 +135,9 @@ impl Verifier {
         signature_only.leeway = 0;
         let bearer_cache = Cache::builder()
             .max_capacity(BEARER_CACHE_BYTES)
-            .weigher(|token: &Arc<str>, _: &Arc<CachedBearer>| {
-                u32::try_from(token.len() + CACHE_ENTRY_OVERHEAD).unwrap_or(u32::MAX)
+            .weigher(|token: &Arc<[u8]>, entry: &Arc<CachedBearer>| {
+                let headers = entry.identity.headers.weight();
+                u32::try_from(token.len() + headers + CACHE_ENTRY_OVERHEAD).unwrap_or(u32::MAX)
             })
             .expire_after(UntilTokenExpiry)
             .build_with_hasher(TailHash::default());
@@ -169,6 +181,32 @@ impl Verifier {
         AccessClaims::deserialize(&payload).map_err(|_| TokenError::Malformed(CLAIM_TYPES))
     }
 
+    /// The result of an earlier [`Verifier::verify_bearer`] of exactly `token` (raw
+    /// bytes: a token that is not text never matches one that verified), while the token
+    /// has not expired and its signing key is still published. No parsing, no crypto:
+    /// this is the hot path of every API call (no hashing beyond the cache's own keyed
+    /// SipHash, no base64, no JSON).
+    pub fn cached_bearer(&self, token: &[u8]) -> Option<Arc<BearerIdentity>> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return None;
+        }
+        let hit = self.bearer_cache.get(token)?;
+        // A cached result stands only while its signing key is still published: a key
+        // dropped from the JWKS (rotation, or revocation after a compromise) ends the
+        // tokens it signed, as an uncached check would. The key set is looked at again
+        // only after it changed.
+        let generation = self.jwks.generation();
+        if hit.published_in.load(Ordering::Relaxed) == generation {
+            return Some(Arc::clone(&hit.identity));
+        }
+        if self.jwks.publishes(&hit.kid) {
+            hit.published_in.store(generation, Ordering::Relaxed);
+            return Some(Arc::clone(&hit.identity));
+        }
+        self.bearer_cache.invalidate(token);
+        None
+    }
+
     /// Verifies an `Authorization: Bearer` token of any accepted use. The unverified
     /// `token_use` only picks the preset, which then checks everything. Results are
     /// cached by the token's exact text until its `exp` (and only while its signing key
@@ -178,17 +216,8 @@ impl Verifier {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::Malformed("the token is too long"));
         }
-        // A hit is the very text that passed every check before, so the parsing is not
-        // repeated: this is the hot path of every API call (no hashing beyond the
-        // cache's own keyed SipHash, no base64, no JSON).
-        if let Some(hit) = self.bearer_cache.get(token).await {
-            // A cached result stands only while its signing key is still published: a
-            // key dropped from the JWKS (rotation, or revocation after a compromise)
-            // ends the tokens it signed, as an uncached check would.
-            if self.jwks.publishes(&hit.kid) {
-                return Ok(Arc::clone(&hit.identity));
-            }
-            self.bearer_cache.invalidate(token).await;
+        if let Some(hit) = self.cached_bearer(token.as_bytes()) {
+            return Ok(hit);
         }
         let parts = compact::split(token)?;
         let kid = compact::key_id(parts.header)?;
@@ -199,8 +228,10 @@ impl Verifier {
         let verified = match token_use {
             TokenUse::Access => {
                 let claims = self.verify_access_token(token).await?;
+                let identity = claims.identity();
                 BearerIdentity {
-                    identity: claims.identity(),
+                    headers: Arc::new(IdentityHeaders::new(&identity, None, None)),
+                    identity: Arc::new(identity),
                     token_use,
                     scopes: claims.scopes(),
                     client_id: claims.client_id,
@@ -208,8 +239,10 @@ impl Verifier {
             }
             TokenUse::Id => {
                 let claims = self.verify_id_token(token, None).await?;
+                let identity = claims.identity();
                 BearerIdentity {
-                    identity: claims.identity(),
+                    headers: Arc::new(IdentityHeaders::new(&identity, None, None)),
+                    identity: Arc::new(identity),
                     token_use,
                     scopes: Vec::new(),
                     client_id: claims.aud,
@@ -220,10 +253,10 @@ impl Verifier {
         let entry = CachedBearer {
             identity: Arc::clone(&verified),
             kid: kid.into(),
+            published_in: AtomicU64::new(NEVER_CHECKED),
         };
         self.bearer_cache
-            .insert(token.into(), Arc::new(entry))
-            .await;
+            .insert(token.as_bytes().into(), Arc::new(entry));
         Ok(verified)
     }
 
@@ -279,10 +312,10 @@ fn signature_error(kind: &ErrorKind) -> TokenError {
 /// Bearer cache entries live exactly until the token's `exp`.
 struct UntilTokenExpiry;
 
-impl moka::Expiry<Arc<str>, Arc<CachedBearer>> for UntilTokenExpiry {
+impl moka::Expiry<Arc<[u8]>, Arc<CachedBearer>> for UntilTokenExpiry {
     fn expire_after_create(
         &self,
-        _key: &Arc<str>,
+        _key: &Arc<[u8]>,
         value: &Arc<CachedBearer>,
         _created_at: std::time::Instant,
     ) -> Option<Duration> {

@@ -5,6 +5,8 @@
 //! `NAME_1`, … like oauth2-proxy does. Reading is bounded: at most [`MAX_CHUNKS`] chunks
 //! of at most [`MAX_CHUNK_LEN`] bytes, whatever names and counts the request carries.
 
+use std::borrow::Cow;
+
 use super::{classify, OwnName};
 
 /// The most chunks a session may use, written or read.
@@ -61,14 +63,18 @@ pub fn split(name: &str, sealed: &str) -> Vec<(String, String)> {
 /// oversized: `NAME` twice, both `NAME` and `NAME_0`, a chunk read twice, an empty or
 /// too-long piece, or chunks without `NAME_0`. Names that are not chunks we write
 /// (`NAME_-1`, `NAME_01`, `NAME_4`, `NAME_99999999999999999999`) are ignored. Never holds
-/// more than `MAX_CHUNKS × MAX_CHUNK_LEN` bytes.
-pub fn join(cookies: &[(String, String)], name: &str) -> Option<String> {
-    let mut single: Option<&str> = None;
+/// more than `MAX_CHUNKS × MAX_CHUNK_LEN` bytes. A session in one cookie is returned
+/// borrowed: it is read on every request and is several KB.
+pub fn join<'a>(
+    cookies: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+    name: &str,
+) -> Option<Cow<'a, [u8]>> {
+    let mut single: Option<&[u8]> = None;
     let mut single_seen = 0usize;
-    let mut pieces: [Option<&str>; MAX_CHUNKS] = [None; MAX_CHUNKS];
+    let mut pieces: [Option<&[u8]>; MAX_CHUNKS] = [None; MAX_CHUNKS];
     let mut duplicated = [false; MAX_CHUNKS];
     for (cookie, value) in cookies {
-        match classify(name.as_bytes(), cookie.as_bytes()) {
+        match classify(name.as_bytes(), cookie) {
             Some(OwnName::Session) => {
                 single_seen += 1;
                 single = Some(value);
@@ -86,17 +92,24 @@ pub fn join(cookies: &[(String, String)], name: &str) -> Option<String> {
         let value =
             single.filter(|_| single_seen == 1 && pieces.first().is_none_or(Option::is_none))?;
         let fits = !value.is_empty() && value.len() <= MAX_CHUNKS * MAX_CHUNK_LEN;
-        return fits.then(|| value.to_owned());
+        return fits.then_some(Cow::Borrowed(value));
     }
     let present = pieces.iter().take_while(|p| p.is_some()).count();
     if present == 0 || duplicated.iter().take(present).any(|d| *d) {
         return None;
     }
-    let read: Vec<&str> = pieces.iter().take(present).flatten().copied().collect();
+    let read: Vec<&[u8]> = pieces.iter().take(present).flatten().copied().collect();
     if read.iter().any(|p| p.is_empty() || p.len() > MAX_CHUNK_LEN) {
         return None;
     }
-    Some(read.concat())
+    Some(Cow::Owned(read.concat()))
+}
+
+/// Owned cookie pairs as the byte pairs [`join`] reads.
+pub fn byte_pairs(cookies: &[(String, String)]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    cookies
+        .iter()
+        .map(|(name, value)| (name.as_bytes(), value.as_bytes()))
 }
 
 #[cfg(test)]
@@ -105,6 +118,11 @@ mod tests {
     use proptest::prelude::*;
 
     const NAME: &str = "_cognito_sidecar";
+
+    /// [`join`] of owned pairs, as text.
+    fn joined(cookies: &[(String, String)], name: &str) -> Option<String> {
+        join(byte_pairs(cookies), name).map(|v| String::from_utf8(v.into_owned()).unwrap())
+    }
 
     fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
@@ -117,7 +135,7 @@ mod tests {
     fn small_values_use_one_cookie() {
         let chunks = split(NAME, "v1.abc");
         assert_eq!(chunks, owned(&[(NAME, "v1.abc")]));
-        assert_eq!(join(&chunks, NAME).as_deref(), Some("v1.abc"));
+        assert_eq!(joined(&chunks, NAME).as_deref(), Some("v1.abc"));
     }
 
     #[test]
@@ -137,7 +155,7 @@ mod tests {
             assert!(v.len() <= MAX_CHUNK_LEN);
             assert!(n.len() + v.len() + ATTRIBUTE_BUDGET <= MAX_COOKIE_LINE);
         }
-        assert_eq!(join(&chunks, NAME), Some(sealed));
+        assert_eq!(joined(&chunks, NAME), Some(sealed));
     }
 
     #[test]
@@ -164,7 +182,7 @@ mod tests {
             ("_cognito_sidecar_0", "a"),
             ("_cognito_sidecar_3", "stale"),
         ]);
-        assert_eq!(join(&cookies, NAME).as_deref(), Some("ab"));
+        assert_eq!(joined(&cookies, NAME).as_deref(), Some("ab"));
     }
 
     #[test]
@@ -182,7 +200,7 @@ mod tests {
             ("_COGNITO_SIDECAR", "evil"),
             ("_cognito_sidecarX", "evil"),
         ]);
-        assert_eq!(join(&cookies, NAME).as_deref(), Some("a"));
+        assert_eq!(joined(&cookies, NAME).as_deref(), Some("a"));
     }
 
     #[test]
@@ -201,7 +219,7 @@ mod tests {
             owned(&[("_cognito_sidecar_0", ""), ("_cognito_sidecar_1", "b")]),
             owned(&[]),
         ] {
-            assert_eq!(join(&cookies, NAME), None, "{cookies:?}");
+            assert_eq!(joined(&cookies, NAME), None, "{cookies:?}");
         }
     }
 
@@ -212,15 +230,15 @@ mod tests {
             ("_cognito_sidecar_2", "x"),
             ("_cognito_sidecar_2", "y"),
         ]);
-        assert_eq!(join(&cookies, NAME).as_deref(), Some("a"));
+        assert_eq!(joined(&cookies, NAME).as_deref(), Some("a"));
     }
 
     #[test]
     fn oversized_pieces_are_refused() {
         let big = "q".repeat(MAX_CHUNK_LEN + 1);
-        assert_eq!(join(&owned(&[("_cognito_sidecar_0", &big)]), NAME), None);
+        assert_eq!(joined(&owned(&[("_cognito_sidecar_0", &big)]), NAME), None);
         let huge = "q".repeat(MAX_CHUNKS * MAX_CHUNK_LEN + 1);
-        assert_eq!(join(&owned(&[(NAME, &huge)]), NAME), None);
+        assert_eq!(joined(&owned(&[(NAME, &huge)]), NAME), None);
     }
 
     #[test]
@@ -228,7 +246,7 @@ mod tests {
         let sealed = "é".repeat(5000);
         let chunks = split(NAME, &sealed);
         assert!(chunks.len() > 1);
-        assert_eq!(join(&chunks, NAME), Some(sealed));
+        assert_eq!(joined(&chunks, NAME), Some(sealed));
     }
 
     proptest! {
@@ -239,7 +257,7 @@ mod tests {
             let sealed = c.repeat(len);
             let chunks = split(NAME, &sealed);
             prop_assert!(chunks.len() <= MAX_CHUNKS);
-            prop_assert_eq!(join(&chunks, NAME), Some(sealed));
+            prop_assert_eq!(joined(&chunks, NAME), Some(sealed));
         }
 
         #[test]
@@ -257,7 +275,7 @@ mod tests {
                 0..24,
             )
         ) {
-            if let Some(joined) = join(&cookies, NAME) {
+            if let Some(joined) = joined(&cookies, NAME) {
                 prop_assert!(joined.len() <= MAX_CHUNKS * MAX_CHUNK_LEN);
             }
         }

@@ -11,13 +11,14 @@ pub mod chunks;
 pub mod csrf;
 pub mod set;
 
-pub use chunks::{join, split, MAX_CHUNKS, MAX_CHUNK_LEN};
+pub use chunks::{byte_pairs, join, split, MAX_CHUNKS, MAX_CHUNK_LEN};
 pub use csrf::{
     csrf_cookie_name, open_signin, signins_to_expire, SignInState, MAX_PENDING_SIGNINS,
     SIGNIN_TTL_SECS,
 };
 pub use set::{clear_session, expire_cookie, set_guest, set_session, set_signin, CookieError};
 
+use bytes::BytesMut;
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue};
 
@@ -126,20 +127,23 @@ fn trim(bytes: &[u8]) -> &[u8] {
     bytes.get(start..end).unwrap_or_default()
 }
 
-/// Every `name=value` pair of the request, in order, from every `Cookie` header (HTTP/2
-/// sends one header per cookie, RFC 9113 §8.2.3). Pairs with an empty name, no `=`, or
-/// non-UTF-8 bytes are skipped; at most [`MAX_REQUEST_COOKIES`] items are examined.
-pub fn request_cookies(headers: &HeaderMap) -> Vec<(String, String)> {
+/// Every `name=value` pair of the request as raw bytes, in order, from every `Cookie`
+/// header (HTTP/2 sends one header per cookie, RFC 9113 §8.2.3): borrowed, nothing
+/// copied or validated. Pairs with an empty name or no `=` are skipped; at most
+/// [`MAX_REQUEST_COOKIES`] items are examined.
+pub fn cookie_pairs(headers: &HeaderMap) -> impl Iterator<Item = (&[u8], &[u8])> {
     headers
         .get_all(COOKIE)
         .iter()
         .flat_map(|value| pairs(value.as_bytes()))
         .take(MAX_REQUEST_COOKIES)
-        .filter_map(|pair| {
-            let (name, value) = pair.split?;
-            if name.is_empty() {
-                return None;
-            }
+        .filter_map(|pair| pair.split.filter(|(name, _)| !name.is_empty()))
+}
+
+/// [`cookie_pairs`] as owned text; pairs with non-UTF-8 bytes are skipped.
+pub fn request_cookies(headers: &HeaderMap) -> Vec<(String, String)> {
+    cookie_pairs(headers)
+        .filter_map(|(name, value)| {
             let name = std::str::from_utf8(name).ok()?;
             let value = std::str::from_utf8(value).ok()?;
             Some((name.to_owned(), value.to_owned()))
@@ -153,25 +157,47 @@ pub fn request_cookies(headers: &HeaderMap) -> Vec<(String, String)> {
 /// nothing is removed. Every item is examined here (no cap): a cap would let our cookies
 /// through behind enough padding.
 pub fn strip_own_cookies(headers: &mut HeaderMap, base: &str) {
-    if !headers.contains_key(COOKIE) {
+    let mut values = headers.get_all(COOKIE).iter();
+    match (values.next().is_some(), values.next().is_some()) {
+        (false, _) => {}
+        // One `Cookie` header, as HTTP/1.1 sends it: no list of values to build.
+        (true, false) => {
+            if let Some(value) = headers.remove(COOKIE) {
+                append_foreign(headers, &value, base);
+            }
+        }
+        (true, true) => {
+            let values: Vec<HeaderValue> = headers.get_all(COOKIE).iter().cloned().collect();
+            headers.remove(COOKIE);
+            for value in &values {
+                append_foreign(headers, value, base);
+            }
+        }
+    }
+}
+
+/// Appends the items of `value` that are not ours as one `Cookie` header — `value`
+/// itself when that is what it already was — or nothing when none are left.
+fn append_foreign(headers: &mut HeaderMap, value: &HeaderValue, base: &str) {
+    // One buffer, written once: a session cookie makes the header several KB.
+    let mut kept = BytesMut::new();
+    let foreign = pairs(value.as_bytes()).filter(|pair| match pair.split {
+        Some((name, _)) => classify(base.as_bytes(), name).is_none(),
+        None => true,
+    });
+    for pair in foreign {
+        if !kept.is_empty() {
+            kept.extend_from_slice(b"; ");
+        }
+        kept.extend_from_slice(pair.whole);
+    }
+    if kept.is_empty() {
         return;
     }
-    let values: Vec<HeaderValue> = headers.get_all(COOKIE).iter().cloned().collect();
-    headers.remove(COOKIE);
-    for value in values {
-        let kept: Vec<&[u8]> = pairs(value.as_bytes())
-            .filter(|pair| match pair.split {
-                Some((name, _)) => classify(base.as_bytes(), name).is_none(),
-                None => true,
-            })
-            .map(|pair| pair.whole)
-            .collect();
-        if kept.is_empty() {
-            continue;
-        }
-        if let Ok(joined) = HeaderValue::from_bytes(&kept.join(&b"; "[..])) {
-            headers.append(COOKIE, joined);
-        }
+    if kept.as_ref() == value.as_bytes() {
+        headers.append(COOKIE, value.clone());
+    } else if let Ok(joined) = HeaderValue::from_maybe_shared(kept.freeze()) {
+        headers.append(COOKIE, joined);
     }
 }
 

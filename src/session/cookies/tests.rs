@@ -96,6 +96,32 @@ fn caps_the_pairs_examined() {
 #[test]
 fn no_cookie_header_means_no_pairs() {
     assert!(request_cookies(&HeaderMap::new()).is_empty());
+    assert_eq!(cookie_pairs(&HeaderMap::new()).count(), 0);
+}
+
+#[test]
+fn raw_pairs_are_the_parsed_pairs_plus_those_that_are_not_utf8() {
+    let map = headers(&[b";; a=1 ;noequals; =novalue; bad=\xff", b"c = 3"]);
+    let raw: Vec<(&[u8], &[u8])> = cookie_pairs(&map).collect();
+    assert_eq!(
+        raw,
+        [(&b"a"[..], &b"1"[..]), (b"bad", b"\xff"), (b"c", b"3")]
+    );
+    let long = (0..1000)
+        .map(|i| format!("k{i}=v"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    assert_eq!(
+        cookie_pairs(&headers(&[long.as_bytes()])).count(),
+        MAX_REQUEST_COOKIES
+    );
+}
+
+#[test]
+fn a_session_in_one_cookie_is_joined_without_a_copy() {
+    let map = headers(&[b"theme=dark; _cognito_sidecar=v1.abc"]);
+    let joined = join(cookie_pairs(&map), NAME).expect("one session cookie");
+    assert!(matches!(joined, std::borrow::Cow::Borrowed(b"v1.abc")));
 }
 
 #[test]
@@ -116,6 +142,17 @@ fn strip_keeps_foreign_items_byte_for_byte() {
             b"_cognito_sidecar_-1=keep",
             b"_cognito_sidecar_guests=keep"
         ]
+    );
+}
+
+#[test]
+fn strip_leaves_a_header_without_our_cookies_as_it_was() {
+    let mut map = headers(&[b"theme=dark; lang=en-US", b"a=1;b=2"]);
+    strip_own_cookies(&mut map, NAME);
+    // Already in the joined form: the same value; otherwise re-joined with `; `.
+    assert_eq!(
+        cookie_values(&map),
+        [&b"theme=dark; lang=en-US"[..], b"a=1; b=2"]
     );
 }
 

@@ -2,11 +2,13 @@
 //! key ring, is the cookie's value — chunked when large. Nothing is kept server-side,
 //! so there is nothing to fail, nothing to delete, and no replica to coordinate with.
 
+use std::sync::Arc;
+
 use http::HeaderValue;
 
 use super::opened::OpenedSession;
 use super::{CookieSpec, Loaded, LockToken, Lookup, RefreshLock, SessionStore, StoreError};
-use crate::session::cookies::{self, join};
+use crate::session::cookies::{self, byte_pairs, join};
 use crate::session::Session;
 
 /// The cookie store, viewed with the current cookie settings.
@@ -49,8 +51,9 @@ pub(crate) fn open_cookies(
     present: &[(String, String)],
     now: u64,
 ) -> Option<crate::session::seal::Opened> {
-    let sealed = join(present, spec.name)?;
-    spec.keys.open(spec.name, &sealed, now)
+    let sealed = join(byte_pairs(present), spec.name)?;
+    spec.keys
+        .open(spec.name, std::str::from_utf8(&sealed).ok()?, now)
 }
 
 impl CookieStore<'_> {
@@ -67,18 +70,31 @@ impl CookieStore<'_> {
 
 impl CookieStore<'_> {
     /// Opens `sealed` with the key ring and remembers the result for the next request.
-    fn open(&self, sealed: &str, now: u64) -> Option<(Session, bool)> {
-        let opened = self.spec.keys.open(self.spec.name, sealed, now)?;
+    fn open(&self, sealed: &[u8], now: u64) -> Option<(Session, bool)> {
+        let text = std::str::from_utf8(sealed).ok()?;
+        let opened = self.spec.keys.open(self.spec.name, text, now)?;
         let session = Session::decode(&opened.payload)?;
         if let Some(cache) = self.spec.opened {
-            let entry = OpenedSession {
-                session: session.clone(),
-                expires_at: opened.expires_at,
-                needs_reseal: opened.needs_reseal,
-            };
-            cache.insert(sealed, entry);
+            let entry = OpenedSession::new(session.clone(), opened.expires_at, opened.needs_reseal);
+            cache.insert(sealed, Arc::new(entry));
         }
         Some((session, opened.needs_reseal))
+    }
+
+    /// The session the request's cookies (`cookies`, all of them: only the session
+    /// cookies are read) were opened to before, while within its sealed expiry. Borrows
+    /// and copies nothing for a session in one cookie; `None` means: ask
+    /// [`SessionStore::load`]. A hit is the very value `load` would find, because it
+    /// reads the same pairs: a cached value is ASCII, so a pair `load` skips as
+    /// non-UTF-8 can never be part of a hit.
+    pub fn opened<'a>(
+        &self,
+        cookies: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+        now: u64,
+    ) -> Option<Arc<OpenedSession>> {
+        let cache = self.spec.opened?;
+        let sealed = join(cookies, self.spec.name)?;
+        cache.get(&sealed, now)
     }
 }
 
@@ -91,7 +107,7 @@ impl SessionStore for CookieStore<'_> {
         if present.is_empty() {
             return Ok(Lookup::NoCookie);
         }
-        let Some(sealed) = join(present, self.spec.name) else {
+        let Some(sealed) = join(byte_pairs(present), self.spec.name) else {
             return Ok(Lookup::Invalid);
         };
         let cached = match self.spec.opened {
@@ -99,7 +115,7 @@ impl SessionStore for CookieStore<'_> {
             None => None,
         };
         let (session, needs_reseal) = match cached {
-            Some(hit) => (hit.session.clone(), hit.needs_reseal),
+            Some(hit) => (Session::clone(&hit.session), hit.needs_reseal),
             None => match self.open(&sealed, now) {
                 Some(fresh) => fresh,
                 None => return Ok(Lookup::Invalid),

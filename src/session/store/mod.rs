@@ -223,6 +223,24 @@ impl SessionStore for Store<'_> {
     }
 }
 
+impl Store<'_> {
+    /// The cookie store's fast path ([`cookie::CookieStore::opened`]): a session already
+    /// opened from exactly these request cookies, found without copying them. Always
+    /// `None` for a shared store, which must be asked every time (a session ended
+    /// elsewhere ends here too).
+    pub fn opened<'a>(
+        &self,
+        cookies: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+        now: u64,
+    ) -> Option<std::sync::Arc<opened::OpenedSession>> {
+        match self {
+            Store::Cookie(s) => s.opened(cookies, now),
+            #[cfg(feature = "redis-store")]
+            Store::Redis(_) => None,
+        }
+    }
+}
+
 /// The configured store's long-lived part, built once at startup: nothing for cookie
 /// sessions, the Redis client for server-side ones. `session.store` and
 /// `session.redis` therefore take effect only after a restart.

@@ -3,11 +3,14 @@
 //! costs one lookup instead of base64 + AES-GCM + JSON (issue 4's benchmark: cookie
 //! sessions within 0.9× of a public path).
 //!
-//! Keyed by the exact sealed text, compared in full on lookup: a hit is only possible
+//! Keyed by the exact sealed bytes, compared in full on lookup: a hit is only possible
 //! for a value this process opened with the current key ring and cookie name, because
 //! the cache lives in the settings that own both — a reload starts an empty one. An
 //! entry never outlives the sealed value's own expiry, and the session's lifetime and
 //! refresh decisions are still made on every request from the cached session.
+//!
+//! An entry also holds what every request of the session needs from it — the identity
+//! and its upstream header values — so a hit shares them instead of rebuilding them.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,28 +18,53 @@ use std::time::Duration;
 use moka::sync::Cache;
 
 use crate::cache_key::TailHash;
+use crate::headers::IdentityHeaders;
+use crate::identity::Identity;
 use crate::session::Session;
 
 /// Bytes of opened sessions kept at once (about 6 000 typical 2.6 KB cookies).
 const CAPACITY_BYTES: u64 = 32 * 1024 * 1024;
 /// A session unused this long is dropped; its next request opens it again.
 const IDLE: Duration = Duration::from_secs(600);
-/// Per entry besides the sealed text: the decoded session and bookkeeping.
+/// Per entry besides the sealed text and the header values: the decoded session,
+/// identity and bookkeeping.
 const ENTRY_OVERHEAD: usize = 1024;
 
 /// A session opened from a sealed value, with what the seal said about it.
 #[derive(Debug)]
 pub struct OpenedSession {
-    pub session: Session,
+    pub session: Arc<Session>,
+    /// `session`'s identity.
+    pub identity: Arc<Identity>,
+    /// `identity`'s header values, with the tokens `session` keeps for forwarding.
+    pub headers: Arc<IdentityHeaders>,
     /// The sealed value's expiry (Unix seconds): no hit at or after it.
     pub expires_at: u64,
     /// Opened with an older key of the ring (the caller re-seals it).
     pub needs_reseal: bool,
 }
 
+impl OpenedSession {
+    pub fn new(session: Session, expires_at: u64, needs_reseal: bool) -> Self {
+        let identity = session.identity();
+        let headers = IdentityHeaders::new(
+            &identity,
+            session.access_token.as_deref(),
+            session.id_token.as_deref(),
+        );
+        Self {
+            session: Arc::new(session),
+            identity: Arc::new(identity),
+            headers: Arc::new(headers),
+            expires_at,
+            needs_reseal,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct OpenedSessions {
-    cache: Cache<Arc<str>, Arc<OpenedSession>, TailHash>,
+    cache: Cache<Arc<[u8]>, Arc<OpenedSession>, TailHash>,
 }
 
 impl std::fmt::Debug for OpenedSessions {
@@ -52,9 +80,10 @@ impl Default for OpenedSessions {
         Self {
             cache: Cache::builder()
                 .max_capacity(CAPACITY_BYTES)
-                .weigher(|sealed: &Arc<str>, _: &Arc<OpenedSession>| {
+                .weigher(|sealed: &Arc<[u8]>, entry: &Arc<OpenedSession>| {
                     // The decoded session is about as large as its sealed text.
-                    u32::try_from(2 * sealed.len() + ENTRY_OVERHEAD).unwrap_or(u32::MAX)
+                    let bytes = 2 * sealed.len() + entry.headers.weight() + ENTRY_OVERHEAD;
+                    u32::try_from(bytes).unwrap_or(u32::MAX)
                 })
                 .time_to_idle(IDLE)
                 .build_with_hasher(TailHash::default()),
@@ -64,7 +93,7 @@ impl Default for OpenedSessions {
 
 impl OpenedSessions {
     /// The session `sealed` opened to before, if it is still within its sealed expiry.
-    pub fn get(&self, sealed: &str, now: u64) -> Option<Arc<OpenedSession>> {
+    pub fn get(&self, sealed: &[u8], now: u64) -> Option<Arc<OpenedSession>> {
         let hit = self.cache.get(sealed)?;
         if now < hit.expires_at {
             return Some(hit);
@@ -73,8 +102,8 @@ impl OpenedSessions {
         None
     }
 
-    pub fn insert(&self, sealed: &str, opened: OpenedSession) {
-        self.cache.insert(sealed.into(), Arc::new(opened));
+    pub fn insert(&self, sealed: &[u8], opened: Arc<OpenedSession>) {
+        self.cache.insert(sealed.into(), opened);
     }
 }
 
@@ -96,32 +125,43 @@ mod tests {
         }
     }
 
-    fn entry(sub: &str, expires_at: u64) -> OpenedSession {
-        OpenedSession {
-            session: session(sub),
-            expires_at,
-            needs_reseal: false,
-        }
+    fn entry(sub: &str, expires_at: u64) -> Arc<OpenedSession> {
+        Arc::new(OpenedSession::new(session(sub), expires_at, false))
     }
 
     #[test]
     fn a_hit_needs_the_exact_sealed_text() {
         let cache = OpenedSessions::default();
-        cache.insert("v1.sealed-value", entry("alice", 2_000));
-        let hit = cache.get("v1.sealed-value", 1_500).expect("cached");
+        cache.insert(b"v1.sealed-value", entry("alice", 2_000));
+        let hit = cache.get(b"v1.sealed-value", 1_500).expect("cached");
         assert_eq!(hit.session.sub, "alice");
         for other in ["v1.sealed-valuE", "v1.sealed-value ", "v1.sealed-valu", ""] {
-            assert!(cache.get(other, 1_500).is_none(), "{other:?} must miss");
+            assert!(
+                cache.get(other.as_bytes(), 1_500).is_none(),
+                "{other:?} must miss"
+            );
         }
     }
 
     #[test]
     fn no_hit_at_or_after_the_sealed_expiry() {
         let cache = OpenedSessions::default();
-        cache.insert("v1.a", entry("alice", 2_000));
-        assert!(cache.get("v1.a", 1_999).is_some());
-        assert!(cache.get("v1.a", 2_000).is_none());
+        cache.insert(b"v1.a", entry("alice", 2_000));
+        assert!(cache.get(b"v1.a", 1_999).is_some());
+        assert!(cache.get(b"v1.a", 2_000).is_none());
         // The expired entry is gone, not just hidden.
-        assert!(cache.get("v1.a", 1_999).is_none());
+        assert!(cache.get(b"v1.a", 1_999).is_none());
+    }
+
+    #[test]
+    fn an_entry_carries_the_sessions_identity_and_header_values() {
+        let mut with_token = session("alice-sub");
+        with_token.access_token = Some("at".into());
+        let opened = OpenedSession::new(with_token.clone(), 2_000, false);
+        assert_eq!(*opened.identity, with_token.identity());
+        assert_eq!(
+            *opened.headers,
+            IdentityHeaders::new(&with_token.identity(), Some("at"), None)
+        );
     }
 }
