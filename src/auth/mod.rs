@@ -105,7 +105,7 @@ impl Authenticated {
 
 #[derive(Debug)]
 pub enum AuthOutcome {
-    Authenticated(Box<Authenticated>),
+    Authenticated(Authenticated),
     /// No usable credential. `clear_cookies` expires a session cookie that was present
     /// but tampered, expired or ended.
     Anonymous {
@@ -134,7 +134,8 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 /// [`bearer_token`] as raw bytes, for the verified-token cache: no pass over the ~1 KB
 /// token to check that it is text. It finds the same token whenever the token is one
 /// that verified (ASCII), because the parts around it (`Bearer`, spaces, tabs) are ASCII
-/// too; any other value simply misses the cache.
+/// too; any other value simply misses the cache. Where this finds nothing,
+/// [`bearer_token`] finds nothing either.
 fn raw_bearer_token(headers: &HeaderMap) -> Option<&[u8]> {
     let value = headers.get(AUTHORIZATION)?.as_bytes();
     let (scheme, rest) = value.split_at_checked(memchr::memchr(b' ', value)?)?;
@@ -148,16 +149,17 @@ pub async fn authenticate(
     headers: &HeaderMap,
     now: u64,
 ) -> AuthOutcome {
-    if !settings.config.bearer.token_use.is_empty() {
+    // Without a raw token there is no text one either (see `raw_bearer_token`).
+    let raw = raw_bearer_token(headers).filter(|_| !settings.config.bearer.token_use.is_empty());
+    if let Some(raw) = raw {
         // The usual API call: a token verified before, so no verification future to
         // allocate and poll.
-        if let Some(bearer) = raw_bearer_token(headers).and_then(|t| app.verifier.cached_bearer(t))
-        {
-            return AuthOutcome::Authenticated(Box::new(Authenticated::bearer(bearer)));
+        if let Some(bearer) = app.verifier.cached_bearer(raw) {
+            return AuthOutcome::Authenticated(Authenticated::bearer(bearer));
         }
         if let Some(token) = bearer_token(headers) {
             return match Box::pin(app.verifier.verify_bearer(token)).await {
-                Ok(bearer) => AuthOutcome::Authenticated(Box::new(Authenticated::bearer(bearer))),
+                Ok(bearer) => AuthOutcome::Authenticated(Authenticated::bearer(bearer)),
                 Err(e) => {
                     tracing::info!(reason = %e, "bearer token rejected");
                     AuthOutcome::InvalidBearer
@@ -182,7 +184,7 @@ async fn from_session(
     if let Some(hit) = store.opened(cookie_pairs(headers), now) {
         let valid = hit.session.status(now, lifetime, refresh_enabled) == SessionStatus::Valid;
         if valid && !hit.needs_reseal {
-            return AuthOutcome::Authenticated(Box::new(Authenticated::opened(&hit)));
+            return AuthOutcome::Authenticated(Authenticated::opened(&hit));
         }
     }
     let name = settings.cookie_name();
@@ -212,7 +214,7 @@ async fn from_session(
             let Loaded {
                 session, reseal, ..
             } = *loaded;
-            AuthOutcome::Authenticated(Box::new(Authenticated::session(session, reseal)))
+            AuthOutcome::Authenticated(Authenticated::session(session, reseal))
         }
         // Boxed: the refresh future (single flight, store lock, IdP call) is several KB,
         // and every request would otherwise carry and move its space.
@@ -225,7 +227,7 @@ async fn from_session(
                         fresh.set_cookies.clone()
                     };
                     let auth = Authenticated::session(fresh.session.clone(), set_cookies);
-                    AuthOutcome::Authenticated(Box::new(auth))
+                    AuthOutcome::Authenticated(auth)
                 }
                 Err(RefreshError::Unavailable) => AuthOutcome::IdpUnavailable,
                 Err(RefreshError::StoreUnavailable) => AuthOutcome::StoreUnavailable,
