@@ -10,7 +10,9 @@ pub use refresh::{coordinate, RefreshError, Refreshed};
 mod fresh;
 pub use fresh::{refresh_now, FreshOutcome, FreshSession};
 
-use std::borrow::Cow;
+mod authenticated;
+pub use authenticated::{Authenticated, Via};
+
 use std::sync::Arc;
 
 use aws_lc_rs::digest;
@@ -18,90 +20,12 @@ use http::header::{HeaderValue, AUTHORIZATION};
 use http::HeaderMap;
 
 use crate::app::{App, Settings};
-use crate::headers::IdentityHeaders;
-use crate::identity::Identity;
 use crate::oauth::TokenSet;
 use crate::session::cookies::{self, cookie_pairs, request_cookies};
-use crate::session::store::opened::OpenedSession;
 use crate::session::store::{Loaded, Lookup, SessionStore, Store};
 use crate::session::Session;
 use crate::session::SessionStatus;
-use crate::tokens::{BearerIdentity, TokenError};
-
-/// How the caller proved who they are.
-#[derive(Debug, Clone)]
-pub enum Via {
-    Session(Arc<Session>),
-    Bearer(Arc<BearerIdentity>),
-}
-
-/// A caller whose credential checked out. `identity` and `headers` always describe the
-/// same caller: build one with the constructors, never by changing one of them. Both are
-/// shared with the credential caches, so a request that hits them copies nothing.
-#[derive(Debug)]
-pub struct Authenticated {
-    pub identity: Arc<Identity>,
-    /// `identity`'s header values for the upstream (SPEC §6).
-    pub headers: Arc<IdentityHeaders>,
-    pub via: Via,
-    /// `Set-Cookie` values to send with the response (a refreshed or re-sealed session).
-    pub set_cookies: Vec<HeaderValue>,
-}
-
-impl Authenticated {
-    pub fn bearer(bearer: Arc<BearerIdentity>) -> Self {
-        Self {
-            identity: Arc::clone(&bearer.identity),
-            headers: Arc::clone(&bearer.headers),
-            via: Via::Bearer(bearer),
-            set_cookies: Vec::new(),
-        }
-    }
-
-    /// A session that was just opened, refreshed or loaded from the store.
-    pub fn session(session: Session, set_cookies: Vec<HeaderValue>) -> Self {
-        let identity = session.identity();
-        let headers = IdentityHeaders::new(
-            &identity,
-            session.access_token.as_deref(),
-            session.id_token.as_deref(),
-        );
-        Self {
-            identity: Arc::new(identity),
-            headers: Arc::new(headers),
-            via: Via::Session(Arc::new(session)),
-            set_cookies,
-        }
-    }
-
-    /// The header values to send upstream for this request: the shared ones, plus a
-    /// bearer caller's own token (from `request`) when a header forwards it — copied
-    /// only then, as it is ~1 KB.
-    pub fn upstream_headers(
-        &self,
-        settings: &Settings,
-        request: &HeaderMap,
-    ) -> Cow<'_, IdentityHeaders> {
-        match &self.via {
-            Via::Bearer(b) if settings.keeps_access_token() || settings.keeps_id_token() => {
-                match bearer_token(request) {
-                    Some(token) => Cow::Owned(self.headers.with_bearer_token(b.token_use, token)),
-                    None => Cow::Borrowed(&self.headers),
-                }
-            }
-            _ => Cow::Borrowed(&self.headers),
-        }
-    }
-
-    fn opened(opened: &OpenedSession) -> Self {
-        Self {
-            identity: Arc::clone(&opened.identity),
-            headers: Arc::clone(&opened.headers),
-            via: Via::Session(Arc::clone(&opened.session)),
-            set_cookies: Vec::new(),
-        }
-    }
-}
+use crate::tokens::TokenError;
 
 #[derive(Debug)]
 pub enum AuthOutcome {
