@@ -10,7 +10,9 @@ pub use refresh::{coordinate, RefreshError, Refreshed};
 mod fresh;
 pub use fresh::{refresh_now, FreshOutcome, FreshSession};
 
-use std::borrow::Cow;
+mod authenticated;
+pub use authenticated::{Authenticated, Via};
+
 use std::sync::Arc;
 
 use aws_lc_rs::digest;
@@ -18,94 +20,16 @@ use http::header::{HeaderValue, AUTHORIZATION};
 use http::HeaderMap;
 
 use crate::app::{App, Settings};
-use crate::headers::IdentityHeaders;
-use crate::identity::Identity;
 use crate::oauth::TokenSet;
 use crate::session::cookies::{self, cookie_pairs, request_cookies};
-use crate::session::store::opened::OpenedSession;
 use crate::session::store::{Loaded, Lookup, SessionStore, Store};
 use crate::session::Session;
 use crate::session::SessionStatus;
-use crate::tokens::{BearerIdentity, TokenError};
-
-/// How the caller proved who they are.
-#[derive(Debug, Clone)]
-pub enum Via {
-    Session(Arc<Session>),
-    Bearer(Arc<BearerIdentity>),
-}
-
-/// A caller whose credential checked out. `identity` and `headers` always describe the
-/// same caller: build one with the constructors, never by changing one of them. Both are
-/// shared with the credential caches, so a request that hits them copies nothing.
-#[derive(Debug)]
-pub struct Authenticated {
-    pub identity: Arc<Identity>,
-    /// `identity`'s header values for the upstream (SPEC §6).
-    pub headers: Arc<IdentityHeaders>,
-    pub via: Via,
-    /// `Set-Cookie` values to send with the response (a refreshed or re-sealed session).
-    pub set_cookies: Vec<HeaderValue>,
-}
-
-impl Authenticated {
-    pub fn bearer(bearer: Arc<BearerIdentity>) -> Self {
-        Self {
-            identity: Arc::clone(&bearer.identity),
-            headers: Arc::clone(&bearer.headers),
-            via: Via::Bearer(bearer),
-            set_cookies: Vec::new(),
-        }
-    }
-
-    /// A session that was just opened, refreshed or loaded from the store.
-    pub fn session(session: Session, set_cookies: Vec<HeaderValue>) -> Self {
-        let identity = session.identity();
-        let headers = IdentityHeaders::new(
-            &identity,
-            session.access_token.as_deref(),
-            session.id_token.as_deref(),
-        );
-        Self {
-            identity: Arc::new(identity),
-            headers: Arc::new(headers),
-            via: Via::Session(Arc::new(session)),
-            set_cookies,
-        }
-    }
-
-    /// The header values to send upstream for this request: the shared ones, plus a
-    /// bearer caller's own token (from `request`) when a header forwards it — copied
-    /// only then, as it is ~1 KB.
-    pub fn upstream_headers(
-        &self,
-        settings: &Settings,
-        request: &HeaderMap,
-    ) -> Cow<'_, IdentityHeaders> {
-        match &self.via {
-            Via::Bearer(b) if settings.keeps_access_token() || settings.keeps_id_token() => {
-                match bearer_token(request) {
-                    Some(token) => Cow::Owned(self.headers.with_bearer_token(b.token_use, token)),
-                    None => Cow::Borrowed(&self.headers),
-                }
-            }
-            _ => Cow::Borrowed(&self.headers),
-        }
-    }
-
-    fn opened(opened: &OpenedSession) -> Self {
-        Self {
-            identity: Arc::clone(&opened.identity),
-            headers: Arc::clone(&opened.headers),
-            via: Via::Session(Arc::clone(&opened.session)),
-            set_cookies: Vec::new(),
-        }
-    }
-}
+use crate::tokens::TokenError;
 
 #[derive(Debug)]
 pub enum AuthOutcome {
-    Authenticated(Box<Authenticated>),
+    Authenticated(Authenticated),
     /// No usable credential. `clear_cookies` expires a session cookie that was present
     /// but tampered, expired or ended.
     Anonymous {
@@ -134,7 +58,8 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 /// [`bearer_token`] as raw bytes, for the verified-token cache: no pass over the ~1 KB
 /// token to check that it is text. It finds the same token whenever the token is one
 /// that verified (ASCII), because the parts around it (`Bearer`, spaces, tabs) are ASCII
-/// too; any other value simply misses the cache.
+/// too; any other value simply misses the cache. Where this finds nothing,
+/// [`bearer_token`] finds nothing either.
 fn raw_bearer_token(headers: &HeaderMap) -> Option<&[u8]> {
     let value = headers.get(AUTHORIZATION)?.as_bytes();
     let (scheme, rest) = value.split_at_checked(memchr::memchr(b' ', value)?)?;
@@ -148,16 +73,17 @@ pub async fn authenticate(
     headers: &HeaderMap,
     now: u64,
 ) -> AuthOutcome {
-    if !settings.config.bearer.token_use.is_empty() {
+    // Without a raw token there is no text one either (see `raw_bearer_token`).
+    let raw = raw_bearer_token(headers).filter(|_| !settings.config.bearer.token_use.is_empty());
+    if let Some(raw) = raw {
         // The usual API call: a token verified before, so no verification future to
         // allocate and poll.
-        if let Some(bearer) = raw_bearer_token(headers).and_then(|t| app.verifier.cached_bearer(t))
-        {
-            return AuthOutcome::Authenticated(Box::new(Authenticated::bearer(bearer)));
+        if let Some(bearer) = app.verifier.cached_bearer(raw) {
+            return AuthOutcome::Authenticated(Authenticated::bearer(bearer));
         }
         if let Some(token) = bearer_token(headers) {
             return match Box::pin(app.verifier.verify_bearer(token)).await {
-                Ok(bearer) => AuthOutcome::Authenticated(Box::new(Authenticated::bearer(bearer))),
+                Ok(bearer) => AuthOutcome::Authenticated(Authenticated::bearer(bearer)),
                 Err(e) => {
                     tracing::info!(reason = %e, "bearer token rejected");
                     AuthOutcome::InvalidBearer
@@ -182,7 +108,7 @@ async fn from_session(
     if let Some(hit) = store.opened(cookie_pairs(headers), now) {
         let valid = hit.session.status(now, lifetime, refresh_enabled) == SessionStatus::Valid;
         if valid && !hit.needs_reseal {
-            return AuthOutcome::Authenticated(Box::new(Authenticated::opened(&hit)));
+            return AuthOutcome::Authenticated(Authenticated::opened(&hit));
         }
     }
     let name = settings.cookie_name();
@@ -212,7 +138,7 @@ async fn from_session(
             let Loaded {
                 session, reseal, ..
             } = *loaded;
-            AuthOutcome::Authenticated(Box::new(Authenticated::session(session, reseal)))
+            AuthOutcome::Authenticated(Authenticated::session(session, reseal))
         }
         // Boxed: the refresh future (single flight, store lock, IdP call) is several KB,
         // and every request would otherwise carry and move its space.
@@ -225,7 +151,7 @@ async fn from_session(
                         fresh.set_cookies.clone()
                     };
                     let auth = Authenticated::session(fresh.session.clone(), set_cookies);
-                    AuthOutcome::Authenticated(Box::new(auth))
+                    AuthOutcome::Authenticated(auth)
                 }
                 Err(RefreshError::Unavailable) => AuthOutcome::IdpUnavailable,
                 Err(RefreshError::StoreUnavailable) => AuthOutcome::StoreUnavailable,

@@ -163,13 +163,13 @@ pub fn strip_own_cookies(headers: &mut HeaderMap, base: &str) {
         // One `Cookie` header, as HTTP/1.1 sends it: no list of values to build.
         (true, false) => {
             if let Some(value) = headers.remove(COOKIE) {
-                append_foreign(headers, &value, base);
+                append_foreign(headers, value, base);
             }
         }
         (true, true) => {
             let values: Vec<HeaderValue> = headers.get_all(COOKIE).iter().cloned().collect();
             headers.remove(COOKIE);
-            for value in &values {
+            for value in values {
                 append_foreign(headers, value, base);
             }
         }
@@ -178,7 +178,7 @@ pub fn strip_own_cookies(headers: &mut HeaderMap, base: &str) {
 
 /// Appends the items of `value` that are not ours as one `Cookie` header — `value`
 /// itself when that is what it already was — or nothing when none are left.
-fn append_foreign(headers: &mut HeaderMap, value: &HeaderValue, base: &str) {
+fn append_foreign(headers: &mut HeaderMap, value: HeaderValue, base: &str) {
     // One buffer, written once: a session cookie makes the header several KB.
     let mut kept = BytesMut::new();
     let foreign = pairs(value.as_bytes()).filter(|pair| match pair.split {
@@ -195,7 +195,7 @@ fn append_foreign(headers: &mut HeaderMap, value: &HeaderValue, base: &str) {
         return;
     }
     if kept.as_ref() == value.as_bytes() {
-        headers.append(COOKIE, value.clone());
+        headers.append(COOKIE, value);
     } else if let Ok(joined) = HeaderValue::from_maybe_shared(kept.freeze()) {
         headers.append(COOKIE, joined);
     }
