@@ -123,7 +123,7 @@ async fn a_cached_bearer_ends_when_its_key_leaves_the_jwks() {
     let token = access_key().token(&access_claims());
     assert!(f.verifier.verify_bearer(&token).await.is_ok());
     assert!(f.verifier.verify_bearer(&token).await.is_ok());
-    // Its key was seen published in this key set: not looked up again.
+    // A hit within the key set its key was last seen published in.
     assert!(f.verifier.cached_bearer(token.as_bytes()).is_some());
     assert_eq!(
         f.verifier.signature_checks(),
