@@ -123,15 +123,21 @@ async fn a_cached_bearer_ends_when_its_key_leaves_the_jwks() {
     let token = access_key().token(&access_claims());
     assert!(f.verifier.verify_bearer(&token).await.is_ok());
     assert!(f.verifier.verify_bearer(&token).await.is_ok());
+    // A hit within the key set its key was last seen published in.
+    assert!(f.verifier.cached_bearer(token.as_bytes()).is_some());
     assert_eq!(
         f.verifier.signature_checks(),
         1,
-        "the second answer is a cache hit"
+        "the later answers are cache hits"
     );
     // The IdP drops the access key; a token with a new kid makes the sidecar re-read it.
     f.serve_keys(&[id_key(), test_key(2)]);
     let rotated = test_key(2).token(&access_claims());
     assert!(f.verifier.verify_bearer(&rotated).await.is_ok());
+    assert!(
+        f.verifier.cached_bearer(token.as_bytes()).is_none(),
+        "the new key set is looked at"
+    );
     assert_eq!(
         f.verifier.verify_bearer(&token).await,
         Err(TokenError::UnknownKey),
