@@ -47,12 +47,7 @@ impl Authenticated {
 
     /// A session that was just opened, refreshed or loaded from the store.
     pub fn session(session: Session, set_cookies: Vec<HeaderValue>) -> Self {
-        let identity = session.identity();
-        let headers = IdentityHeaders::new(
-            &identity,
-            session.access_token.as_deref(),
-            session.id_token.as_deref(),
-        );
+        let (identity, headers) = session.identity_with_headers();
         Self {
             identity: Arc::new(identity),
             headers: Arc::new(headers),

@@ -64,6 +64,18 @@ pub enum SessionStatus {
 }
 
 impl Session {
+    /// The identity and its header values (with the tokens this session forwards), as
+    /// the caches and the request path keep them side by side.
+    pub fn identity_with_headers(&self) -> (Identity, crate::headers::IdentityHeaders) {
+        let identity = self.identity();
+        let headers = crate::headers::IdentityHeaders::new(
+            &identity,
+            self.access_token.as_deref(),
+            self.id_token.as_deref(),
+        );
+        (identity, headers)
+    }
+
     pub fn identity(&self) -> Identity {
         Identity {
             sub: self.sub.clone(),

@@ -46,12 +46,7 @@ pub struct OpenedSession {
 
 impl OpenedSession {
     pub fn new(session: Session, expires_at: u64, needs_reseal: bool) -> Self {
-        let identity = session.identity();
-        let headers = IdentityHeaders::new(
-            &identity,
-            session.access_token.as_deref(),
-            session.id_token.as_deref(),
-        );
+        let (identity, headers) = session.identity_with_headers();
         Self {
             session: Arc::new(session),
             identity: Arc::new(identity),
