@@ -99,6 +99,35 @@ pub fn strip_identity(headers: &mut HeaderMap) {
     }
 }
 
+/// Whether `name` is on the fixed hop-by-hop list (RFC 9110 §7.6.1); compared as
+/// `HeaderName`s, no hashing.
+pub fn is_hop_by_hop(name: &HeaderName) -> bool {
+    HOP_BY_HOP_NAMES.contains(name)
+}
+
+/// The fields a `Connection` value names besides the fixed hop-by-hop ones (which go
+/// anyway), and whether it asked for an upgrade. Tokens that are not valid field names
+/// name nothing.
+pub fn connection_options(value: &HeaderValue) -> (Vec<HeaderName>, bool) {
+    let mut named = Vec::new();
+    let mut upgrade_requested = false;
+    let Ok(text) = value.to_str() else {
+        return (named, false);
+    };
+    for token in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        if token.eq_ignore_ascii_case("upgrade") {
+            upgrade_requested = true;
+        }
+        if HOP_BY_HOP.iter().any(|hop| hop.eq_ignore_ascii_case(token)) {
+            continue;
+        }
+        if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
+            named.push(name);
+        }
+    }
+    (named, upgrade_requested)
+}
+
 /// Removes `Connection`, every header it names, and the fixed hop-by-hop list
 /// (RFC 9110 §7.6.1). Returns the `Upgrade` value when the message asked for an upgrade
 /// (`Connection: upgrade` plus an `Upgrade` header) so the caller can re-add it.
@@ -118,19 +147,9 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
     let mut named: Vec<HeaderName> = Vec::new();
     let mut upgrade_requested = false;
     for value in headers.get_all(CONNECTION) {
-        let Ok(text) = value.to_str() else { continue };
-        for token in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-            if token.eq_ignore_ascii_case("upgrade") {
-                upgrade_requested = true;
-            }
-            // Listed ones go below anyway.
-            if HOP_BY_HOP.iter().any(|hop| hop.eq_ignore_ascii_case(token)) {
-                continue;
-            }
-            if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
-                named.push(name);
-            }
-        }
+        let (names, upgrade) = connection_options(value);
+        named.extend(names);
+        upgrade_requested |= upgrade;
     }
     let upgrade = if upgrade_requested {
         headers.get(UPGRADE).cloned()
@@ -153,7 +172,7 @@ pub struct Forwarding<'a> {
     /// `https` when the listener terminated TLS, else `http`.
     pub proto: &'static str,
     /// The `Host` (or HTTP/2 `:authority`) the client asked for.
-    pub host: Option<&'a str>,
+    pub host: Option<&'a HeaderValue>,
     /// The peer is in `trusted_proxies`: its `X-Forwarded-Proto`/`-Host` are believed.
     pub trusted_peer: bool,
 }
@@ -174,9 +193,9 @@ pub fn set_forwarding(headers: &mut HeaderMap, fwd: &Forwarding<'_>) {
         headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(fwd.proto));
     }
     if !keep(headers, &X_FORWARDED_HOST) {
-        match fwd.host.and_then(|h| HeaderValue::from_str(h).ok()) {
+        match fwd.host {
             Some(host) => {
-                headers.insert(X_FORWARDED_HOST, host);
+                headers.insert(X_FORWARDED_HOST, host.clone());
             }
             None => {
                 headers.remove(X_FORWARDED_HOST);

@@ -35,11 +35,13 @@ pub fn wants_html(headers: &HeaderMap) -> bool {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.contains("text/html"));
-    let xhr = headers
-        .get(X_REQUESTED_WITH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("xmlhttprequest"));
-    accept_html && !xhr
+    let xhr = || {
+        headers
+            .get(X_REQUESTED_WITH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("xmlhttprequest"))
+    };
+    accept_html && !xhr()
 }
 
 fn base(status: StatusCode) -> http::response::Builder {

@@ -104,6 +104,17 @@ async fn hop_by_hop_and_connection_listed_headers_never_cross() {
         assert_eq!(header(&h, name), None, "{name} reached the upstream");
     }
     assert_eq!(header(&h, "x-normal"), Some("kept"));
+
+    // A request with a body goes upstream through the other client; its answer is
+    // cleaned the same way.
+    let raw = raw_request(
+        port,
+        "POST /echo HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi",
+    );
+    let lower = raw.to_ascii_lowercase();
+    assert!(lower.starts_with("http/1.1 200"), "{raw}");
+    assert!(!lower.contains("x-upstream-hop"), "{raw}");
+    assert!(!lower.contains("keep-alive: timeout"), "{raw}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -63,7 +63,7 @@ fn forwarding_headers_from_untrusted_peers_are_replaced() {
     let fwd = Forwarding {
         peer: "127.0.0.1".parse().unwrap(),
         proto: "http",
-        host: Some("app.example.com"),
+        host: Some(&HeaderValue::from_static("app.example.com")),
         trusted_peer: false,
     };
     set_forwarding(&mut h, &fwd);
@@ -83,7 +83,7 @@ fn trusted_peers_keep_proto_and_host() {
     let fwd = Forwarding {
         peer: "10.0.0.1".parse().unwrap(),
         proto: "http",
-        host: Some("internal:4180"),
+        host: Some(&HeaderValue::from_static("internal:4180")),
         trusted_peer: true,
     };
     set_forwarding(&mut h, &fwd);

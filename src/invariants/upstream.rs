@@ -21,7 +21,7 @@ pub fn check_response(bytes: &[u8], piece: usize) -> Result<(), Violation> {
             format!("a head was parsed from {bytes:?} without consuming it")
         })?;
         for head_request in [false, true] {
-            let _ = response_framing(head_request, head.status, head.version, &head.headers);
+            let _ = response_framing(head_request, head.status, head.version, &head.fields);
         }
     }
     let whole = decode_chunked(bytes, bytes.len().max(1));

@@ -14,6 +14,7 @@ mod upgrade;
 use std::time::Duration;
 
 use http::header::{HeaderValue, CONNECTION, HOST, UPGRADE};
+use http::uri::PathAndQuery;
 use http::{Request, Response, StatusCode, Uri, Version};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -113,7 +114,7 @@ impl Upstream {
     pub async fn forward(
         &self,
         mut req: Request<Incoming>,
-        path_and_query: &str,
+        path_and_query: PathAndQuery,
         upgrade: Option<HeaderValue>,
     ) -> Result<Response<Body>, ProxyError> {
         let downstream_upgrade = match (&upgrade, req.version()) {
@@ -137,7 +138,7 @@ impl Upstream {
         }
         // Origin-form (RFC 9112 §3.2.1): the connection already names the upstream.
         let target = if self.base_path.is_empty() {
-            Uri::try_from(path_and_query)
+            Ok(Uri::from(path_and_query))
         } else {
             Uri::try_from(format!("{}{}", self.base_path, path_and_query))
         };
@@ -172,7 +173,6 @@ impl Upstream {
             }
             return Err(ProxyError::Unreachable);
         }
-        crate::headers::remove_hop_by_hop(resp.headers_mut());
         Ok(resp.map(BodyExt::boxed_unsync))
     }
 }

@@ -78,7 +78,9 @@ impl Pool {
     }
 
     /// Sends `req` (origin-form URI, `Host` set) on an idle connection or a new one.
-    /// The response body returns the connection to the pool when it ends.
+    /// The response body returns the connection to the pool when it ends. The response
+    /// carries only end-to-end fields (RFC 9110 §7.6.1), except a 101's, which the
+    /// tunnel answers the client with.
     pub async fn request(
         &self,
         req: Request<ClientBody>,
@@ -188,9 +190,13 @@ impl Pool {
     }
 
     fn pooled(&self, resp: Response<Incoming>, sender: Sender) -> Response<UpstreamBody> {
-        // A switched protocol owns the connection from now on; it is never reused.
+        // A switched protocol owns the connection from now on; it is never reused, and
+        // the tunnel's 101 keeps its `Connection` and `Upgrade`.
         let keep = resp.status() != http::StatusCode::SWITCHING_PROTOCOLS;
-        let (parts, inner) = resp.into_parts();
+        let (mut parts, inner) = resp.into_parts();
+        if keep {
+            crate::headers::remove_hop_by_hop(&mut parts.headers);
+        }
         let mut body = PooledBody {
             inner,
             checkin: keep.then(|| Checkin {

@@ -53,9 +53,8 @@ pub(crate) fn response_framing(
     head_request: bool,
     status: StatusCode,
     version: Version,
-    headers: &HeaderMap,
+    fields: &Fields,
 ) -> Result<Framing, FramingError> {
-    let fields = Fields::of(headers);
     // HTTP/1.0 keep-alive is an extension; such a connection is simply not reused.
     let persistent = version == Version::HTTP_11 && !fields.close;
     let status = status.as_u16();
@@ -65,7 +64,7 @@ pub(crate) fn response_framing(
             reusable: persistent,
         });
     }
-    if let Some(last) = fields.last_transfer_coding {
+    if let Some(last) = &fields.last_transfer_coding {
         if version != Version::HTTP_11 {
             return Err(FramingError::TransferEncodingInHttp10);
         }
@@ -88,7 +87,7 @@ pub(crate) fn response_framing(
             }
         });
     }
-    match fields.content_length.transpose()? {
+    match fields.content_length.clone().transpose()? {
         Some(0) => Ok(Framing {
             length: Length::Empty,
             reusable: persistent,
@@ -104,37 +103,40 @@ pub(crate) fn response_framing(
     }
 }
 
-/// What §6.3 needs from the fields, gathered in one pass over them (one per response,
-/// instead of a hashed lookup per name).
-struct Fields<'a> {
+/// What §6.3 needs from a response's fields, gathered while they are read (one pass
+/// per response, instead of a hashed lookup per name).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Fields {
     /// `Connection` lists `close` (case-insensitive, RFC 9110 §5.6.1).
-    close: bool,
+    pub close: bool,
     /// The last `Transfer-Encoding` field, whose last coding decides.
-    last_transfer_coding: Option<&'a HeaderValue>,
+    pub last_transfer_coding: Option<HeaderValue>,
     /// Every `Content-Length` value (repeated fields and comma lists) must be the same
     /// non-negative integer (RFC 9110 §8.6); anything else is an error.
-    content_length: Option<Result<u64, FramingError>>,
+    pub content_length: Option<Result<u64, FramingError>>,
 }
 
-impl<'a> Fields<'a> {
-    fn of(headers: &'a HeaderMap) -> Self {
-        let mut fields = Fields {
-            close: false,
-            last_transfer_coding: None,
-            content_length: None,
-        };
+impl Fields {
+    /// Takes note of one field of the head, in order.
+    pub fn add(&mut self, name: &HeaderName, value: &HeaderValue) {
+        if name == CONNECTION {
+            self.close |= value
+                .as_bytes()
+                .split(|&b| b == b',')
+                .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
+        } else if name == TRANSFER_ENCODING {
+            self.last_transfer_coding = Some(value.clone());
+        } else if name == CONTENT_LENGTH {
+            let so_far = self.content_length.take();
+            self.content_length = Some(add_content_length(so_far, value));
+        }
+    }
+
+    #[cfg(test)]
+    pub fn of(headers: &HeaderMap) -> Self {
+        let mut fields = Fields::default();
         for (name, value) in headers {
-            if name == CONNECTION {
-                fields.close |= value
-                    .as_bytes()
-                    .split(|&b| b == b',')
-                    .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
-            } else if name == TRANSFER_ENCODING {
-                fields.last_transfer_coding = Some(value);
-            } else if name == CONTENT_LENGTH {
-                let so_far = fields.content_length.take();
-                fields.content_length = Some(add_content_length(so_far, value));
-            }
+            fields.add(name, value);
         }
         fields
     }

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use bytes::{Bytes, BytesMut};
-use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{request, HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, Version};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -33,7 +33,8 @@ pub use body::ExchangeBody;
 pub use framing::FramingError;
 
 use super::idle::IdleStack;
-use framing::MAX_FIELDS;
+use crate::headers;
+use framing::{Fields, MAX_FIELDS};
 
 /// hyper's client default: a response head may fill its ~400 KiB read buffer.
 const MAX_HEAD_BYTES: usize = 400 * 1024;
@@ -136,12 +137,12 @@ impl Conn {
                     head_request,
                     head.status,
                     head.version,
-                    &head.headers,
+                    &head.fields,
                 )?;
                 let mut headers = head.headers;
                 // Transfer-Encoding overrides Content-Length, which a proxy must then
                 // not pass on (RFC 9112 §6.3 ¶3).
-                if headers.contains_key(TRANSFER_ENCODING) {
+                if head.fields.last_transfer_coding.is_some() {
                     headers.remove(CONTENT_LENGTH);
                 }
                 let mut resp = Response::new(ExchangeBody::new(self, framing, Arc::clone(idle)));
@@ -198,7 +199,10 @@ pub(crate) struct Head {
     pub(crate) version: Version,
     /// Only when it differs from the standard one, which hyper's server then repeats.
     reason: Option<hyper::ext::ReasonPhrase>,
+    /// The end-to-end fields: the hop-by-hop ones, and those `Connection` names, are
+    /// left out.
     pub(crate) headers: HeaderMap,
+    pub(crate) fields: Fields,
 }
 
 /// A complete response head at the start of `buf`, split off it; `None` until one is
@@ -254,18 +258,35 @@ pub(crate) fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, ExchangeErr
         .collect();
     let head = buf.split_to(len).freeze();
     let mut headers = HeaderMap::with_capacity(spans.len());
+    let mut fields = Fields::default();
+    let mut connection = Vec::new();
     for &(name_start, name_end, value_start, value_end) in &spans {
         let name = HeaderName::from_bytes(&head[name_start..name_end])
             .map_err(|_| ExchangeError::Head("bad field name"))?;
         let value = HeaderValue::from_maybe_shared(head.slice(value_start..value_end))
             .map_err(|_| ExchangeError::Head("bad field value"))?;
+        fields.add(&name, &value);
+        // Hop-by-hop fields (RFC 9110 §7.6.1) end here: only their framing facts (in
+        // `fields`) matter, and never inserting them is cheaper than removing them.
+        if headers::is_hop_by_hop(&name) {
+            if name == CONNECTION {
+                connection.push(value);
+            }
+            continue;
+        }
         headers.append(name, value);
+    }
+    for value in &connection {
+        for name in headers::connection_options(value).0 {
+            headers.remove(&name);
+        }
     }
     Ok(Some(Head {
         status,
         version,
         reason,
         headers,
+        fields,
     }))
 }
 

@@ -51,6 +51,32 @@ fn a_response_head_is_split_off_and_its_values_share_the_buffer() {
 }
 
 #[test]
+fn hop_by_hop_fields_and_those_connection_names_are_left_out_but_still_frame_the_body() {
+    let mut buf = BytesMut::from(
+        &b"HTTP/1.1 200 OK\r\nX-Secret: 1\r\nKeep-Alive: timeout=5\r\n\
+           Connection: keep-alive, X-Secret\r\nTransfer-Encoding: chunked\r\n\
+           Content-Length: 4\r\nconnection: Close\r\nTrailer: x-t\r\nX-Kept: yes\r\n\r\n"[..],
+    );
+    let head = parse_head(&mut buf).unwrap().unwrap();
+    let mut names: Vec<&str> = head.headers.keys().map(|n| n.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["content-length", "x-kept"]);
+    assert!(head.fields.close, "a second Connection field still counts");
+    assert_eq!(
+        head.fields
+            .last_transfer_coding
+            .as_ref()
+            .map(|v| v.as_bytes()),
+        Some(&b"chunked"[..])
+    );
+    assert_eq!(head.fields.content_length, Some(Ok(4)));
+    let framing =
+        framing::response_framing(false, head.status, head.version, &head.fields).unwrap();
+    assert_eq!(framing.length, framing::Length::Chunked);
+    assert!(!framing.reusable);
+}
+
+#[test]
 fn a_partial_head_waits_and_a_malformed_one_is_an_error() {
     let mut partial = BytesMut::from(&b"HTTP/1.1 200 OK\r\nContent-Le"[..]);
     assert!(parse_head(&mut partial).unwrap().is_none());
@@ -105,7 +131,7 @@ proptest::proptest! {
         let mut buf = BytesMut::from(&input[..]);
         if let Ok(Some(head)) = parse_head(&mut buf) {
             proptest::prop_assert!(buf.len() < input.len());
-            let _ = framing::response_framing(false, head.status, head.version, &head.headers);
+            let _ = framing::response_framing(false, head.status, head.version, &head.fields);
         }
     }
 }

@@ -24,7 +24,7 @@ fn framing(
         false,
         StatusCode::from_u16(status).unwrap(),
         version,
-        &headers(fields),
+        &Fields::of(&headers(fields)),
     )
 }
 
@@ -39,7 +39,7 @@ fn bodiless_answers_have_no_content_whatever_their_headers_say() {
         true,
         StatusCode::OK,
         Version::HTTP_11,
-        &headers(&[("content-length", "1000")]),
+        &Fields::of(&headers(&[("content-length", "1000")])),
     )
     .unwrap();
     assert_eq!(head.length, Length::Empty);
