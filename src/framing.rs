@@ -77,13 +77,29 @@ fn valid_authority(text: &str) -> bool {
             None => (text, None),
         },
     };
-    let host_ok = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(&b));
+    let host_ok = !host.is_empty() && host.bytes().all(|b| REG_NAME[usize::from(b)]);
     let port_ok = port.is_none_or(|p| p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
     host_ok && port_ok
 }
+
+/// The bytes of a reg-name (RFC 3986 §3.2.2: unreserved, sub-delims, `%`), as a table:
+/// every request's `Host` is checked against it.
+static REG_NAME: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric();
+        b += 1;
+    }
+    let others = b"-._~!$&'()*+,;=%";
+    let mut i = 0;
+    while i < others.len() {
+        table[others[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {

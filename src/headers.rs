@@ -8,7 +8,9 @@ use http::header::{HeaderName, HeaderValue, CONNECTION, UPGRADE};
 use http::HeaderMap;
 
 pub mod identity;
+mod request_id;
 pub use identity::{inject_identity, IdentityHeaders};
+pub use request_id::request_id;
 
 /// Every header the sidecar sets for identity. Incoming copies are removed on every path,
 /// matched case-insensitively and with `_` in place of `-` (SPEC §5.1): some servers
@@ -102,7 +104,8 @@ pub fn strip_identity(headers: &mut HeaderMap) {
 /// Whether `name` is on the fixed hop-by-hop list (RFC 9110 §7.6.1); compared as
 /// `HeaderName`s, no hashing.
 pub fn is_hop_by_hop(name: &HeaderName) -> bool {
-    HOP_BY_HOP_NAMES.contains(name)
+    // Most fields are ruled out by their length alone (2, 7, 10, 16–19 bytes here).
+    matches!(name.as_str().len(), 2 | 7 | 10 | 16..=19) && HOP_BY_HOP_NAMES.contains(name)
 }
 
 /// The fields a `Connection` value names besides the fixed hop-by-hop ones (which go
@@ -183,7 +186,8 @@ pub struct Forwarding<'a> {
 pub fn set_forwarding(headers: &mut HeaderMap, fwd: &Forwarding<'_>) {
     let incoming_chain = joined(headers, &X_FORWARDED_FOR);
     let chain = crate::net::forwarded_for(incoming_chain.as_deref(), fwd.peer);
-    if let Ok(value) = HeaderValue::from_str(&chain) {
+    // The string's own buffer becomes the value: no second allocation and copy.
+    if let Ok(value) = HeaderValue::from_maybe_shared(bytes::Bytes::from(chain)) {
         headers.insert(X_FORWARDED_FOR, value);
     }
     let keep = |headers: &HeaderMap, name: &HeaderName| {
@@ -211,25 +215,6 @@ fn joined(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .collect();
     (!parts.is_empty()).then(|| parts.join(","))
-}
-
-/// The request id to use: the client's `X-Request-Id` when it is short visible ASCII,
-/// else a fresh UUIDv7 (time-ordered, so logs sort naturally).
-pub fn request_id(headers: &HeaderMap) -> HeaderValue {
-    headers
-        .get(X_REQUEST_ID)
-        .filter(|v| {
-            let b = v.as_bytes();
-            !b.is_empty() && b.len() <= 128 && b.iter().all(|c| c.is_ascii_graphic())
-        })
-        .cloned()
-        .unwrap_or_else(|| {
-            // A UUID's text form is always a valid header value; written into a stack
-            // buffer, it costs one copy instead of a `String` and a copy.
-            let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
-            let text = uuid::Uuid::now_v7().hyphenated().encode_lower(&mut text);
-            HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("-"))
-        })
 }
 
 #[cfg(test)]

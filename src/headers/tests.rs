@@ -129,19 +129,6 @@ fn identity_headers_follow_the_config() {
     assert_eq!(h["authorization"], "Bearer it");
 }
 
-#[test]
-fn request_id_kept_when_sane_else_generated() {
-    let mut h = HeaderMap::new();
-    h.insert("x-request-id", HeaderValue::from_static("abc-123"));
-    assert_eq!(request_id(&h), "abc-123");
-    h.insert("x-request-id", HeaderValue::from_static("has space"));
-    let generated = request_id(&h);
-    assert_ne!(generated, "has space");
-    let uuid = uuid::Uuid::parse_str(generated.to_str().unwrap()).unwrap();
-    assert_eq!(uuid.get_version_num(), 7);
-    assert_eq!(generated.to_str().unwrap(), uuid.hyphenated().to_string());
-}
-
 proptest! {
     #[test]
     fn no_identity_header_survives(names in proptest::collection::vec("[a-zA-Z_-]{1,30}", 0..20), pick in proptest::collection::vec(0usize..19, 0..10)) {
@@ -208,6 +195,21 @@ proptest! {
         for name in &others {
             let was_listed = hops[0] && listed.contains(&name);
             prop_assert_eq!(h.contains_key(name.as_str()), !was_listed, "{}", name);
+        }
+    }
+}
+
+proptest! {
+    /// The length shortcut never misses a listed name, nor admits another.
+    #[test]
+    fn is_hop_by_hop_is_membership_of_the_list(
+        name in "[a-z-]{1,20}",
+        listed in 0..HOP_BY_HOP.len(),
+        pick in any::<bool>(),
+    ) {
+        let text = if pick { HOP_BY_HOP[listed].to_string() } else { name };
+        if let Ok(parsed) = HeaderName::from_bytes(text.as_bytes()) {
+            prop_assert_eq!(is_hop_by_hop(&parsed), HOP_BY_HOP.contains(&text.as_str()), "{}", text);
         }
     }
 }
