@@ -114,6 +114,11 @@ pub fn is_hop_by_hop(name: &HeaderName) -> bool {
 pub fn connection_options(value: &HeaderValue) -> (Vec<HeaderName>, bool) {
     let mut named = Vec::new();
     let mut upgrade_requested = false;
+    // What nearly every message says names nothing: no token walk for it.
+    let bytes = value.as_bytes();
+    if bytes.eq_ignore_ascii_case(b"keep-alive") || bytes.eq_ignore_ascii_case(b"close") {
+        return (named, false);
+    }
     let Ok(text) = value.to_str() else {
         return (named, false);
     };
@@ -184,10 +189,15 @@ pub struct Forwarding<'a> {
 /// A trusted proxy's own `X-Forwarded-Proto`/`-Host` are kept (TLS ended at the
 /// ingress); from anyone else they are replaced by what this connection shows.
 pub fn set_forwarding(headers: &mut HeaderMap, fwd: &Forwarding<'_>) {
-    let incoming_chain = joined(headers, &X_FORWARDED_FOR);
-    let chain = crate::net::forwarded_for(incoming_chain.as_deref(), fwd.peer);
-    // The string's own buffer becomes the value: no second allocation and copy.
-    if let Ok(value) = HeaderValue::from_maybe_shared(bytes::Bytes::from(chain)) {
+    let value = match joined(headers, &X_FORWARDED_FOR) {
+        None => peer_value(fwd.peer),
+        Some(incoming) => {
+            let chain = crate::net::forwarded_for(Some(&incoming), fwd.peer);
+            // The string's own buffer becomes the value: no second allocation and copy.
+            HeaderValue::from_maybe_shared(bytes::Bytes::from(chain)).ok()
+        }
+    };
+    if let Some(value) = value {
         headers.insert(X_FORWARDED_FOR, value);
     }
     let keep = |headers: &HeaderMap, name: &HeaderName| {
@@ -206,6 +216,27 @@ pub fn set_forwarding(headers: &mut HeaderMap, fwd: &Forwarding<'_>) {
             }
         }
     }
+}
+
+thread_local! {
+    /// The last peer this thread forwarded for, and its `X-Forwarded-For` value: behind
+    /// an ingress or a load balancer nearly every request comes from the same few
+    /// addresses, and a shared value costs no allocation per request.
+    static LAST_PEER: std::cell::RefCell<Option<(IpAddr, HeaderValue)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// `X-Forwarded-For` for a request that brought no chain: the peer alone.
+fn peer_value(peer: IpAddr) -> Option<HeaderValue> {
+    LAST_PEER.with_borrow_mut(|last| match last {
+        Some((ip, value)) if *ip == peer => Some(value.clone()),
+        _ => {
+            let text = crate::net::forwarded_for(None, peer);
+            let value = HeaderValue::from_maybe_shared(bytes::Bytes::from(text)).ok()?;
+            *last = Some((peer, value.clone()));
+            Some(value)
+        }
+    })
 }
 
 fn joined(headers: &HeaderMap, name: &HeaderName) -> Option<String> {

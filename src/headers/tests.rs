@@ -73,6 +73,28 @@ fn forwarding_headers_from_untrusted_peers_are_replaced() {
 }
 
 #[test]
+fn the_remembered_peer_value_always_matches_the_peer() {
+    let forwarded = |peer: &str| {
+        let mut h = HeaderMap::new();
+        let fwd = Forwarding {
+            peer: peer.parse().unwrap(),
+            proto: "http",
+            host: None,
+            trusted_peer: false,
+        };
+        set_forwarding(&mut h, &fwd);
+        h["x-forwarded-for"].clone()
+    };
+    for _ in 0..2 {
+        assert_eq!(forwarded("10.1.2.3"), "10.1.2.3");
+        assert_eq!(forwarded("10.1.2.3"), "10.1.2.3");
+        assert_eq!(forwarded("::ffff:10.1.2.3"), "10.1.2.3");
+        assert_eq!(forwarded("2001:db8::1"), "2001:db8::1");
+        assert_eq!(forwarded("192.168.0.1"), "192.168.0.1");
+    }
+}
+
+#[test]
 fn trusted_peers_keep_proto_and_host() {
     let mut h = HeaderMap::new();
     h.insert("x-forwarded-proto", HeaderValue::from_static("https"));

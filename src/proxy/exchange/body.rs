@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
 use super::framing::{Chunked, Framing, Length, Step};
-use super::{Conn, ExchangeError, Idle, READ_CHUNK};
+use super::{Conn, ExchangeError, Idle};
 
 pub struct ExchangeBody {
     /// `None` once the body ended or failed.
@@ -115,7 +115,7 @@ impl Body for ExchangeBody {
                     return Poll::Ready(None);
                 }
                 Step::NeedMore => {
-                    conn.read.reserve(READ_CHUNK);
+                    conn.make_room();
                     let read = ready!(tokio_util::io::poll_read_buf(
                         Pin::new(&mut conn.io),
                         cx,

@@ -39,6 +39,10 @@ use framing::{Fields, MAX_FIELDS};
 /// hyper's client default: a response head may fill its ~400 KiB read buffer.
 const MAX_HEAD_BYTES: usize = 400 * 1024;
 const READ_CHUNK: usize = 8 * 1024;
+/// Room a read needs before the buffer grows. Reads go into what is left of the current
+/// block, so consecutive small responses share one allocation instead of taking one
+/// each (their heads and bodies are slices of it, alive until hyper has sent them).
+const MIN_READ_ROOM: usize = 2 * 1024;
 
 /// Where a connection goes back to when its response has been read.
 pub(super) type Idle = Arc<IdleStack<Conn>>;
@@ -94,6 +98,13 @@ impl Conn {
             io,
             read: BytesMut::new(),
             write: Vec::new(),
+        }
+    }
+
+    /// Makes room in the read buffer for the next read.
+    fn make_room(&mut self) {
+        if self.read.capacity() - self.read.len() < MIN_READ_ROOM {
+            self.read.reserve(READ_CHUNK);
         }
     }
 
@@ -157,7 +168,7 @@ impl Conn {
             if self.read.len() >= MAX_HEAD_BYTES {
                 return Err(ExchangeError::HeadTooLarge);
             }
-            self.read.reserve(READ_CHUNK);
+            self.make_room();
             if self.io.read_buf(&mut self.read).await? == 0 {
                 return Err(if self.read.is_empty() {
                     ExchangeError::Closed
@@ -259,7 +270,7 @@ pub(crate) fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, ExchangeErr
     let head = buf.split_to(len).freeze();
     let mut headers = HeaderMap::with_capacity(spans.len());
     let mut fields = Fields::default();
-    let mut connection = Vec::new();
+    let mut named = Vec::new();
     for &(name_start, name_end, value_start, value_end) in &spans {
         let name = HeaderName::from_bytes(&head[name_start..name_end])
             .map_err(|_| ExchangeError::Head("bad field name"))?;
@@ -270,16 +281,14 @@ pub(crate) fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, ExchangeErr
         // `fields`) matter, and never inserting them is cheaper than removing them.
         if headers::is_hop_by_hop(&name) {
             if name == CONNECTION {
-                connection.push(value);
+                named.extend(headers::connection_options(&value).0);
             }
             continue;
         }
         headers.append(name, value);
     }
-    for value in &connection {
-        for name in headers::connection_options(value).0 {
-            headers.remove(&name);
-        }
+    for name in &named {
+        headers.remove(name);
     }
     Ok(Some(Head {
         status,
