@@ -55,6 +55,39 @@ async fn deep_link_survives_sign_in_and_identity_reaches_upstream() {
     // The sidecar's own cookies never reach the app.
     let cookie = header(&h, "cookie").unwrap_or("");
     assert!(!cookie.contains("_cognito_sidecar"), "{cookie}");
+    // Nor on the next request, where the session comes from the opened-session cache.
+    let again: serde_json::Value = browser
+        .http
+        .get(browser.app("/deep/page"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let h = echoed_headers(&again);
+    assert_eq!(header(&h, "x-forwarded-user"), Some("alice"));
+    let cookie = header(&h, "cookie").unwrap_or("");
+    assert!(!cookie.contains("_cognito_sidecar"), "{cookie}");
+    // The app's own cookies next to it pass, in either order.
+    let session = browser.cookie("_cognito_sidecar").expect("session cookie");
+    for sent in [
+        format!("theme=dark; _cognito_sidecar={session}"),
+        format!("_cognito_sidecar={session}; theme=dark"),
+    ] {
+        let echoed: serde_json::Value = reqwest::Client::new()
+            .get(browser.app("/deep/page"))
+            .header("cookie", sent)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let h = echoed_headers(&echoed);
+        assert_eq!(header(&h, "x-forwarded-user"), Some("alice"));
+        assert_eq!(header(&h, "cookie"), Some("theme=dark"));
+    }
 
     let info: serde_json::Value = browser
         .http

@@ -11,6 +11,7 @@ use super::bearer_token;
 use crate::app::Settings;
 use crate::headers::IdentityHeaders;
 use crate::identity::Identity;
+use crate::session::cookies;
 use crate::session::store::opened::OpenedSession;
 use crate::session::Session;
 use crate::tokens::BearerIdentity;
@@ -33,6 +34,9 @@ pub struct Authenticated {
     pub via: Via,
     /// `Set-Cookie` values to send with the response (a refreshed or re-sealed session).
     pub set_cookies: Vec<HeaderValue>,
+    /// The request's `Cookie` field is the session cookie and nothing else (see
+    /// [`cookies::only_session_cookie`]): forwarding drops it without reading it again.
+    pub sole_cookie: bool,
 }
 
 impl Authenticated {
@@ -42,6 +46,7 @@ impl Authenticated {
             headers: Arc::clone(&bearer.headers),
             via: Via::Bearer(bearer),
             set_cookies: Vec::new(),
+            sole_cookie: false,
         }
     }
 
@@ -53,6 +58,7 @@ impl Authenticated {
             headers: Arc::new(headers),
             via: Via::Session(Arc::new(session)),
             set_cookies,
+            sole_cookie: false,
         }
     }
 
@@ -75,12 +81,20 @@ impl Authenticated {
         }
     }
 
-    pub(super) fn opened(opened: &OpenedSession) -> Self {
+    /// A session found in the opened-session cache from `request`'s cookies, by a sealed
+    /// value `sealed_len` bytes long.
+    pub(super) fn opened(
+        opened: &OpenedSession,
+        request: &HeaderMap,
+        name: &str,
+        sealed_len: usize,
+    ) -> Self {
         Self {
             identity: Arc::clone(&opened.identity),
             headers: Arc::clone(&opened.headers),
             via: Via::Session(Arc::clone(&opened.session)),
             set_cookies: Vec::new(),
+            sole_cookie: cookies::only_session_cookie(request, name, sealed_len),
         }
     }
 }

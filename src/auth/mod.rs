@@ -105,10 +105,13 @@ async fn from_session(
     let refresh_enabled = settings.config.session.refresh;
     // A browser's usual request: the cookie it sent last time, its session still valid.
     // Read straight from the request's headers; anything else takes the full path below.
-    if let Some(hit) = store.opened(cookie_pairs(headers), now) {
+    if let Some((hit, sealed_len)) = store.opened(cookie_pairs(headers), now) {
         let valid = hit.session.status(now, lifetime, refresh_enabled) == SessionStatus::Valid;
         if valid && !hit.needs_reseal {
-            return AuthOutcome::Authenticated(Authenticated::opened(&hit));
+            let name = settings.cookie_name();
+            return AuthOutcome::Authenticated(Authenticated::opened(
+                &hit, headers, name, sealed_len,
+            ));
         }
     }
     let name = settings.cookie_name();

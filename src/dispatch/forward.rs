@@ -45,7 +45,12 @@ pub(super) async fn forward(
     // insert: `X-Forwarded-*`, `X-Request-Id` and the identity headers.
     headers.reserve(if auth.is_some() { 10 } else { 4 });
     let upgrade = headers::remove_hop_by_hop(headers).filter(crate::proxy::tunnel_allowed);
-    crate::session::cookies::strip_own_cookies(headers, settings.cookie_name());
+    match auth {
+        Some(auth) if auth.sole_cookie => {
+            headers.remove(http::header::COOKIE);
+        }
+        _ => crate::session::cookies::strip_own_cookies(headers, settings.cookie_name()),
+    }
     headers::set_forwarding(
         headers,
         &Forwarding {

@@ -176,6 +176,22 @@ pub fn strip_own_cookies(headers: &mut HeaderMap, base: &str) {
     }
 }
 
+/// Whether `headers` carry one `Cookie` field that is exactly `NAME=<value>`, given that
+/// a session value `value_len` bytes long was found in them (in one cookie or joined from
+/// chunks) — then [`strip_own_cookies`] would remove the field whole. No pass over the
+/// value: a field of that exact length leaves no room for a second item (it would need
+/// a `;`, inside the value's span) or for chunk names (longer than `NAME`).
+pub fn only_session_cookie(headers: &HeaderMap, name: &str, value_len: usize) -> bool {
+    let mut values = headers.get_all(COOKIE).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return false;
+    };
+    let bytes = value.as_bytes();
+    bytes.len() == name.len() + 1 + value_len
+        && bytes.starts_with(name.as_bytes())
+        && bytes.get(name.len()) == Some(&b'=')
+}
+
 /// Appends the items of `value` that are not ours as one `Cookie` header — `value`
 /// itself when that is what it already was — or nothing when none are left.
 fn append_foreign(headers: &mut HeaderMap, value: HeaderValue, base: &str) {

@@ -242,4 +242,56 @@ proptest! {
         prop_assert_eq!(left, foreign);
         prop_assert!(map.get_all(COOKIE).iter().all(|v| !v.is_empty()));
     }
+
+    /// Where the O(1) check says the field is the session cookie alone, the full strip
+    /// removes the field whole: the check never lets a foreign cookie be dropped.
+    #[test]
+    fn a_sole_session_cookie_is_exactly_what_strip_removes_whole(
+        headers_list in proptest::collection::vec(
+            proptest::collection::vec(
+                (prop_oneof![Just(NAME.to_string()), cookie_name()], "[A-Za-z0-9._-]{0,8}"),
+                0..4,
+            ),
+            1..3,
+        ),
+        pad in "[ ;]{0,2}",
+        junk in proptest::option::of("[a-z;]{1,3}"),
+    ) {
+        let mut map = HeaderMap::new();
+        for list in &headers_list {
+            let mut line = list
+                .iter()
+                .map(|(n, v)| format!("{pad}{n}={v}"))
+                .collect::<Vec<_>>()
+                .join(";");
+            if let Some(junk) = &junk {
+                line.push_str(junk);
+            }
+            if let Ok(value) = HeaderValue::from_str(&line) {
+                map.append(COOKIE, value);
+            }
+        }
+        let Some(value) = join(cookie_pairs(&map), NAME) else {
+            return Ok(());
+        };
+        if only_session_cookie(&map, NAME, value.len()) {
+            let mut stripped = map.clone();
+            strip_own_cookies(&mut stripped, NAME);
+            prop_assert!(stripped.get(COOKIE).is_none(), "{:?}", map);
+        }
+    }
+}
+
+#[test]
+fn only_a_field_that_is_the_session_cookie_alone_is_sole() {
+    let sole = |values: &[&[u8]], len| only_session_cookie(&headers(values), NAME, len);
+    assert!(sole(&[b"_cognito_sidecar=v1.abc"], 6));
+    assert!(!sole(&[b"_cognito_sidecar=v1.abc; a=1"], 6));
+    assert!(!sole(&[b"_cognito_sidecar= v1.abc"], 6));
+    assert!(!sole(&[b"_cognito_sidecar=v1.abc", b"a=1"], 6));
+    assert!(!sole(
+        &[b"_cognito_sidecar_0=v1.; _cognito_sidecar_1=abc"],
+        6
+    ));
+    assert!(!sole(&[], 0));
 }

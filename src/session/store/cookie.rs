@@ -91,10 +91,10 @@ impl CookieStore<'_> {
         &self,
         cookies: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
         now: u64,
-    ) -> Option<Arc<OpenedSession>> {
+    ) -> Option<(Arc<OpenedSession>, usize)> {
         let cache = self.spec.opened?;
         let sealed = join(cookies, self.spec.name)?;
-        cache.get(&sealed, now)
+        cache.get(&sealed, now).map(|hit| (hit, sealed.len()))
     }
 }
 

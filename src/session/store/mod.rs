@@ -227,12 +227,12 @@ impl Store<'_> {
     /// The cookie store's fast path ([`cookie::CookieStore::opened`]): a session already
     /// opened from exactly these request cookies, found without copying them. Always
     /// `None` for a shared store, which must be asked every time (a session ended
-    /// elsewhere ends here too).
+    /// elsewhere ends here too). With it, the length of the sealed value it was found by.
     pub fn opened<'a>(
         &self,
         cookies: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
         now: u64,
-    ) -> Option<std::sync::Arc<opened::OpenedSession>> {
+    ) -> Option<(std::sync::Arc<opened::OpenedSession>, usize)> {
         match self {
             Store::Cookie(s) => s.opened(cookies, now),
             #[cfg(feature = "redis-store")]
