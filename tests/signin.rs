@@ -30,6 +30,11 @@ async fn stack(sidecar_extra: &str, client_extra: &str) -> Stack {
     }
 }
 
+/// The JSON body of the answer to `request`.
+async fn json(request: reqwest::RequestBuilder) -> serde_json::Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deep_link_survives_sign_in_and_identity_reaches_upstream() {
     let s = stack("", "").await;
@@ -56,16 +61,7 @@ async fn deep_link_survives_sign_in_and_identity_reaches_upstream() {
     let cookie = header(&h, "cookie").unwrap_or("");
     assert!(!cookie.contains("_cognito_sidecar"), "{cookie}");
     // Nor on the next request, where the session comes from the opened-session cache.
-    let again: serde_json::Value = browser
-        .http
-        .get(browser.app("/deep/page"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let h = echoed_headers(&again);
+    let h = echoed_headers(&json(browser.http.get(browser.app("/deep/page"))).await);
     assert_eq!(header(&h, "x-forwarded-user"), Some("alice"));
     let cookie = header(&h, "cookie").unwrap_or("");
     assert!(!cookie.contains("_cognito_sidecar"), "{cookie}");
@@ -75,29 +71,13 @@ async fn deep_link_survives_sign_in_and_identity_reaches_upstream() {
         format!("theme=dark; _cognito_sidecar={session}"),
         format!("_cognito_sidecar={session}; theme=dark"),
     ] {
-        let echoed: serde_json::Value = reqwest::Client::new()
-            .get(browser.app("/deep/page"))
-            .header("cookie", sent)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let h = echoed_headers(&echoed);
+        let request = reqwest::Client::new().get(browser.app("/deep/page"));
+        let h = echoed_headers(&json(request.header("cookie", sent)).await);
         assert_eq!(header(&h, "x-forwarded-user"), Some("alice"));
         assert_eq!(header(&h, "cookie"), Some("theme=dark"));
     }
 
-    let info: serde_json::Value = browser
-        .http
-        .get(browser.app("/oauth2/userinfo"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info = json(browser.http.get(browser.app("/oauth2/userinfo"))).await;
     assert_eq!(info["user"], "alice");
     assert_eq!(info["sub"], "11111111-1111-4111-8111-111111111111");
     assert_eq!(info["email"], "alice@example.com");
