@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{client, free_port, proxy_config, raw, Sidecar};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 const DEAD_IDP: &str = "http://127.0.0.1:9";
@@ -81,17 +81,7 @@ async fn scripted() -> (u16, Arc<AtomicUsize>) {
             let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
             tokio::spawn(async move {
                 let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                loop {
-                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match stream.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(k) => buf.extend_from_slice(&chunk[..k]),
-                        }
-                    }
-                    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-                    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-                    buf.drain(..end);
+                while let Some(head) = raw::next_request_head(&mut stream, &mut buf).await {
                     let path = head.split(' ').nth(1).unwrap_or("/").to_string();
                     let (bytes, close) = answer(&path, n);
                     if stream.write_all(&bytes).await.is_err() || close {

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{client, free_port, proxy_config, Sidecar};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use common::{client, free_port, proxy_config, raw, Sidecar};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 const DEAD_IDP: &str = "http://127.0.0.1:9";
@@ -53,20 +53,15 @@ async fn scripted(after: After) -> Scripted {
             let closed = closed_counter.clone();
             tokio::spawn(async move {
                 let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
                 loop {
                     // One request head per exchange (GETs without bodies).
-                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match stream.read(&mut chunk).await {
-                            Ok(0) | Err(_) => {
-                                closed.fetch_add(1, Ordering::SeqCst);
-                                return;
-                            }
-                            Ok(k) => buf.extend_from_slice(&chunk[..k]),
-                        }
+                    if raw::next_request_head(&mut stream, &mut buf)
+                        .await
+                        .is_none()
+                    {
+                        closed.fetch_add(1, Ordering::SeqCst);
+                        return;
                     }
-                    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-                    buf.drain(..end);
                     if let After::SlowKeepAlive(pause) = after {
                         tokio::time::sleep(pause).await;
                     }

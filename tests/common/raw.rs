@@ -310,3 +310,24 @@ pub fn open_fds(pid: u32) -> usize {
         .map(|d| d.count())
         .unwrap_or(0)
 }
+
+/// For a scripted upstream: reads from `stream` until `buf` holds a whole request head
+/// (the tests send bodiless requests), removes it from `buf` and returns it as text;
+/// `None` when the connection ends first.
+pub async fn next_request_head(
+    stream: &mut tokio::net::TcpStream,
+    buf: &mut Vec<u8>,
+) -> Option<String> {
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..at + 4]).into_owned();
+            buf.drain(..at + 4);
+            return Some(head);
+        }
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(k) => buf.extend_from_slice(&chunk[..k]),
+        }
+    }
+}
