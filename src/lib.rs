@@ -38,6 +38,7 @@ pub mod server;
 pub mod session;
 pub mod shutdown;
 pub mod telemetry;
+pub mod timer;
 pub mod tls;
 pub mod tokens;
 pub mod workers;

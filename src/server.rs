@@ -166,10 +166,13 @@ impl Drop for OpenConnection {
 fn builder(limits: &Limits, h2: bool) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // hyper has no clock of its own: without a timer its header timeout is silently
-    // dropped, and setting one without a timer panics (hyperium/hyper#3567).
+    // dropped, and setting one without a timer panics (hyperium/hyper#3567). HTTP/1
+    // arms the head timeout for every request on a keep-alive connection, so it gets
+    // the thread's coarse timer (`crate::timer`); HTTP/2 keep-alive pings stay on
+    // tokio's exact one.
     builder
         .http1()
-        .timer(TokioTimer::new())
+        .timer(crate::timer::CoarseTimer::current())
         .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(limits.max_header_bytes.max(8192))
         .keep_alive(true);

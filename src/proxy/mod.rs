@@ -148,7 +148,10 @@ impl Upstream {
         let (body, client_body) = ClientBody::new(body);
         let req = Request::from_parts(parts, body);
 
-        let sent = tokio::time::timeout(self.response_timeout, self.pool().request(req)).await;
+        // Armed on every request and seconds long: the thread's coarse timer.
+        let sent = crate::timer::CoarseTimer::current()
+            .timeout(self.response_timeout, self.pool().request(req))
+            .await;
         let mut resp = match sent {
             Err(_) if client_body.state() == BodyState::WaitingOnClient => {
                 return Err(ProxyError::ClientTimeout(self.response_timeout));
