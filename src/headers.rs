@@ -7,8 +7,10 @@ use std::net::IpAddr;
 use http::header::{HeaderName, HeaderValue, CONNECTION, UPGRADE};
 use http::HeaderMap;
 
+mod added;
 pub mod identity;
 mod request_id;
+pub use added::Added;
 pub use identity::{inject_identity, IdentityHeaders};
 pub use request_id::request_id;
 
@@ -185,35 +187,21 @@ pub struct Forwarding<'a> {
     pub trusted_peer: bool,
 }
 
-/// Sets `X-Forwarded-For` (chain + peer), `X-Forwarded-Proto` and `X-Forwarded-Host`.
-/// A trusted proxy's own `X-Forwarded-Proto`/`-Host` are kept (TLS ended at the
-/// ingress); from anyone else they are replaced by what this connection shows.
+/// Sets `X-Forwarded-For` (chain + peer), `X-Forwarded-Proto` and `X-Forwarded-Host`
+/// in `headers`, as [`Added::forwarding`] decides them.
 pub fn set_forwarding(headers: &mut HeaderMap, fwd: &Forwarding<'_>) {
-    let value = match joined(headers, &X_FORWARDED_FOR) {
-        None => peer_value(fwd.peer),
+    Added::forwarding(headers, fwd).apply(headers);
+}
+
+/// `X-Forwarded-For` for a request with `headers` from `peer`: the client's chain (every
+/// copy, joined) with the peer appended. `None` if that is no valid field value.
+fn forwarded_for(headers: &HeaderMap, peer: IpAddr) -> Option<HeaderValue> {
+    match joined(headers, &X_FORWARDED_FOR) {
+        None => peer_value(peer),
         Some(incoming) => {
-            let chain = crate::net::forwarded_for(Some(&incoming), fwd.peer);
+            let chain = crate::net::forwarded_for(Some(&incoming), peer);
             // The string's own buffer becomes the value: no second allocation and copy.
             HeaderValue::from_maybe_shared(bytes::Bytes::from(chain)).ok()
-        }
-    };
-    if let Some(value) = value {
-        headers.insert(X_FORWARDED_FOR, value);
-    }
-    let keep = |headers: &HeaderMap, name: &HeaderName| {
-        fwd.trusted_peer && headers.get(name).is_some_and(|v| !v.is_empty())
-    };
-    if !keep(headers, &X_FORWARDED_PROTO) {
-        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(fwd.proto));
-    }
-    if !keep(headers, &X_FORWARDED_HOST) {
-        match fwd.host {
-            Some(host) => {
-                headers.insert(X_FORWARDED_HOST, host.clone());
-            }
-            None => {
-                headers.remove(X_FORWARDED_HOST);
-            }
         }
     }
 }

@@ -11,7 +11,7 @@ use hyper::body::Incoming;
 use super::Outcome;
 use crate::app::{unix_now, App, Settings};
 use crate::auth::Authenticated;
-use crate::headers::{self, Forwarding};
+use crate::headers::{self, Added, Forwarding};
 use crate::proxy::ProxyError;
 use crate::respond::{self, Body};
 use crate::server::ConnInfo;
@@ -41,9 +41,6 @@ pub(super) async fn forward(
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok()),
     };
     let headers = req.headers_mut();
-    // Room for what is added below, in one allocation rather than a regrowth per
-    // insert: `X-Forwarded-*`, `X-Request-Id` and the identity headers.
-    headers.reserve(if auth.is_some() { 10 } else { 4 });
     let upgrade = headers::remove_hop_by_hop(headers).filter(crate::proxy::tunnel_allowed);
     match auth {
         Some(auth) if auth.sole_cookie => {
@@ -51,7 +48,8 @@ pub(super) async fn forward(
         }
         _ => crate::session::cookies::strip_own_cookies(headers, settings.cookie_name()),
     }
-    headers::set_forwarding(
+    let values = auth.map(|auth| auth.upstream_headers(settings, headers));
+    let mut added = Added::forwarding(
         headers,
         &Forwarding {
             peer: conn.peer.ip(),
@@ -59,17 +57,17 @@ pub(super) async fn forward(
             host: host.as_ref(),
             trusted_peer: crate::net::is_trusted(&settings.trusted_proxies, conn.peer.ip()),
         },
-    );
-    headers.insert(headers::X_REQUEST_ID, request_id.clone());
-    if let Some(auth) = auth {
-        let values = auth.upstream_headers(settings, headers);
-        headers::inject_identity(headers, &settings.config.headers, &values);
-        if let (Some(signer), true) = (&app.alb, settings.config.headers.alb.enabled) {
-            Box::pin(alb_headers(headers, signer, auth, settings)).await;
-        }
+    )
+    .request_id(request_id);
+    if let Some(values) = &values {
+        added = added.identity(&settings.config.headers, values);
+    }
+    if let (Some(auth), Some(signer), true) = (auth, &app.alb, settings.config.headers.alb.enabled)
+    {
+        Box::pin(alb_headers(headers, signer, auth, settings)).await;
     }
     let sent = Instant::now();
-    match app.upstream.forward(req, target, upgrade).await {
+    match app.upstream.forward(req, target, upgrade, &added).await {
         Ok(resp) => {
             app.metrics.upstream(sent.elapsed().as_secs_f64());
             (resp, Outcome::Proxied)

@@ -121,30 +121,38 @@ impl IdentityHeaders {
 /// Sets the identity headers the config enables (SPEC §6), after
 /// [`super::strip_identity`] removed any the client sent.
 pub fn inject_identity(headers: &mut HeaderMap, config: &HeadersConfig, values: &IdentityHeaders) {
-    let mut set = |name: HeaderName, value: &Option<HeaderValue>| {
-        if let Some(v) = value {
-            headers.insert(name, v.clone());
+    values.for_each_enabled(config, |name, value| {
+        headers.insert(name.clone(), value.clone());
+    });
+}
+
+impl IdentityHeaders {
+    /// Calls `f` with each identity header `config` enables and a value exists for, in
+    /// a fixed order.
+    pub fn for_each_enabled(
+        &self,
+        config: &HeadersConfig,
+        mut f: impl FnMut(&HeaderName, &HeaderValue),
+    ) {
+        let mut emit = |on: bool, name: &HeaderName, value: &Option<HeaderValue>| {
+            if let (true, Some(v)) = (on, value) {
+                f(name, v);
+            }
+        };
+        emit(config.user, &X_FORWARDED_USER, &self.user);
+        emit(config.email, &X_FORWARDED_EMAIL, &self.email);
+        emit(config.groups, &X_FORWARDED_GROUPS, &self.groups);
+        emit(config.sub, &X_FORWARDED_SUB, &self.sub);
+        emit(
+            config.access_token,
+            &X_FORWARDED_ACCESS_TOKEN,
+            &self.access_token,
+        );
+        match config.authorization {
+            AuthorizationHeader::None => {}
+            AuthorizationHeader::Access => emit(true, &AUTHORIZATION, &self.bearer_access),
+            AuthorizationHeader::Id => emit(true, &AUTHORIZATION, &self.bearer_id),
         }
-    };
-    if config.user {
-        set(X_FORWARDED_USER, &values.user);
-    }
-    if config.email {
-        set(X_FORWARDED_EMAIL, &values.email);
-    }
-    if config.groups {
-        set(X_FORWARDED_GROUPS, &values.groups);
-    }
-    if config.sub {
-        set(X_FORWARDED_SUB, &values.sub);
-    }
-    if config.access_token {
-        set(X_FORWARDED_ACCESS_TOKEN, &values.access_token);
-    }
-    match config.authorization {
-        AuthorizationHeader::None => {}
-        AuthorizationHeader::Access => set(AUTHORIZATION, &values.bearer_access),
-        AuthorizationHeader::Id => set(AUTHORIZATION, &values.bearer_id),
     }
 }
 

@@ -25,6 +25,7 @@ pub use client::ClientBuildError;
 pub use upgrade::{tunnel_allowed, Tunnels};
 
 use crate::config::ProxyConfig;
+use crate::headers::Added;
 use crate::respond::Body;
 
 /// Why forwarding failed; `dispatch` turns these into 502/504 pages.
@@ -109,13 +110,14 @@ impl Upstream {
         &self.pools[index % self.pools.len()]
     }
 
-    /// Sends `req` (headers already prepared) for `path_and_query` upstream.
-    /// `upgrade` is the `Upgrade` value of an HTTP/1.1 upgrade request.
+    /// Sends `req` (headers already prepared) for `path_and_query` upstream, with the
+    /// `added` fields. `upgrade` is the `Upgrade` value of an HTTP/1.1 upgrade request.
     pub async fn forward(
         &self,
         mut req: Request<Incoming>,
         path_and_query: PathAndQuery,
         upgrade: Option<HeaderValue>,
+        added: &Added<'_>,
     ) -> Result<Response<Body>, ProxyError> {
         let downstream_upgrade = match (&upgrade, req.version()) {
             (Some(protocol), Version::HTTP_11) => {
@@ -150,7 +152,7 @@ impl Upstream {
 
         // Armed on every request and seconds long: the thread's coarse timer.
         let sent = crate::timer::CoarseTimer::current()
-            .timeout(self.response_timeout, self.pool().request(req))
+            .timeout(self.response_timeout, self.pool().request(req, added))
             .await;
         let mut resp = match sent {
             Err(_) if client_body.state() == BodyState::WaitingOnClient => {

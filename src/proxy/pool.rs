@@ -35,6 +35,7 @@ use tower_service::Service;
 use super::exchange::{self, ExchangeBody, ExchangeError};
 use super::idle::IdleStack;
 use super::ClientBody;
+use crate::headers::Added;
 use crate::respond::BoxError;
 
 type Sender = http1::SendRequest<ClientBody>;
@@ -83,17 +84,19 @@ impl Pool {
     /// tunnel answers the client with.
     pub async fn request(
         &self,
-        req: Request<ClientBody>,
+        mut req: Request<ClientBody>,
+        added: &Added<'_>,
     ) -> Result<Response<UpstreamBody>, PoolError> {
         if let Some(idle) = &self.exchanges {
             if replayable(&req) {
                 let (parts, _) = req.into_parts();
                 return Ok(self
-                    .exchange(&parts, idle)
+                    .exchange(&parts, added, idle)
                     .await?
                     .map(UpstreamBody::Exchange));
             }
         }
+        added.apply(req.headers_mut());
         // Boxed: its futures (connecting, the handshake) are four times the size of an
         // exchange's, and every request's future would otherwise carry them.
         Box::pin(self.via_hyper(req)).await
@@ -129,13 +132,14 @@ impl Pool {
     async fn exchange(
         &self,
         req: &http::request::Parts,
+        added: &Added<'_>,
         idle: &exchange::Idle,
     ) -> Result<Response<ExchangeBody>, PoolError> {
         while let Some(mut conn) = idle.pop() {
             if !conn.still_open() {
                 continue;
             }
-            match conn.exchange(req, idle).await {
+            match conn.exchange(req, added, idle).await {
                 Err(e) if e.lost_to_a_close() => {
                     tracing::debug!(error = %e, "reused upstream connection closed; retrying");
                     break;
@@ -153,7 +157,9 @@ impl Pool {
             }
             Err(e) => return Err(PoolError::Connect(e.to_string())),
         };
-        Ok(exchange::Conn::new(stream).exchange(req, idle).await?)
+        Ok(exchange::Conn::new(stream)
+            .exchange(req, added, idle)
+            .await?)
     }
 
     /// The most recently used idle connection that is still open and ready.

@@ -33,7 +33,7 @@ pub use body::ExchangeBody;
 pub use framing::FramingError;
 
 use super::idle::IdleStack;
-use crate::headers;
+use crate::headers::{self, Added};
 use framing::{Fields, MAX_FIELDS};
 
 /// hyper's client default: a response head may fill its ~400 KiB read buffer.
@@ -123,15 +123,16 @@ impl Conn {
         }
     }
 
-    /// Sends `req` (which has no body) and reads the response head. The returned body
-    /// reads the rest and gives the connection back to `idle` when the response ends
-    /// and the connection may be reused.
+    /// Sends `req` (which has no body) with the `added` fields and reads the response
+    /// head. The returned body reads the rest and gives the connection back to `idle`
+    /// when the response ends and the connection may be reused.
     pub(super) async fn exchange(
         mut self,
         req: &request::Parts,
+        added: &Added<'_>,
         idle: &Idle,
     ) -> Result<Response<ExchangeBody>, ExchangeError> {
-        encode_head(req, &mut self.write);
+        encode_head(req, added, &mut self.write);
         self.io.write_all(&self.write).await?;
         let head_request = req.method == Method::HEAD;
         loop {
@@ -183,7 +184,8 @@ impl Conn {
 /// The request line and fields, as hyper's client writes them: origin-form target
 /// (RFC 9112 §3.2.1), lowercase names, values as given (the `http` types already
 /// refuse CR, LF and NUL in every part).
-fn encode_head(req: &request::Parts, out: &mut Vec<u8>) {
+/// The request head: the client's fields but those `added` replaces, then `added`'s.
+fn encode_head(req: &request::Parts, added: &Added<'_>, out: &mut Vec<u8>) {
     out.clear();
     out.extend_from_slice(req.method.as_str().as_bytes());
     out.push(b' ');
@@ -193,14 +195,19 @@ fn encode_head(req: &request::Parts, out: &mut Vec<u8>) {
     for (name, value) in &req.headers {
         // A request without a body has no transfer coding; hyper's client drops the
         // field in that case as well.
-        if name == TRANSFER_ENCODING {
+        if name == TRANSFER_ENCODING || added.replaces(name) {
             continue;
         }
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
+        encode_field(name, value, out);
     }
+    added.for_each(|name, value| encode_field(name, value, out));
+    out.extend_from_slice(b"\r\n");
+}
+
+fn encode_field(name: &HeaderName, value: &HeaderValue, out: &mut Vec<u8>) {
+    out.extend_from_slice(name.as_str().as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value.as_bytes());
     out.extend_from_slice(b"\r\n");
 }
 

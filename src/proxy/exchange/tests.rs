@@ -10,6 +10,7 @@ fn the_request_head_is_written_in_origin_form_without_a_transfer_coding() {
         .uri("/a/b?c=d%20e")
         .header("host", "app.example")
         .header("transfer-encoding", "chunked")
+        .header("x-request-id", "from-the-client")
         .header("x-forwarded-user", "alice")
         .body(())
         .unwrap();
@@ -19,11 +20,25 @@ fn the_request_head_is_written_in_origin_form_without_a_transfer_coding() {
         .append("accept", HeaderValue::from_static("*/*"));
     let (parts, ()) = req.into_parts();
     let mut out = b"left over from the last request".to_vec();
-    encode_head(&parts, &mut out);
+    let host = HeaderValue::from_static("app.example");
+    let id = HeaderValue::from_static("ours");
+    let added = crate::headers::Added::forwarding(
+        &parts.headers,
+        &crate::headers::Forwarding {
+            peer: std::net::Ipv4Addr::LOCALHOST.into(),
+            proto: "http",
+            host: Some(&host),
+            trusted_peer: false,
+        },
+    )
+    .request_id(&id);
+    encode_head(&parts, &added, &mut out);
+    // The client's `X-Request-Id` gives way to ours, written after the client's fields.
     assert_eq!(
         String::from_utf8(out).unwrap(),
         "GET /a/b?c=d%20e HTTP/1.1\r\nhost: app.example\r\nx-forwarded-user: alice\r\n\
-         accept: text/html\r\naccept: */*\r\n\r\n"
+         accept: text/html\r\naccept: */*\r\nx-forwarded-for: 127.0.0.1\r\n\
+         x-forwarded-proto: http\r\nx-forwarded-host: app.example\r\nx-request-id: ours\r\n\r\n"
     );
 }
 
