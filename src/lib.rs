@@ -17,6 +17,7 @@ pub mod emulator;
 pub mod endpoints;
 pub mod error;
 pub mod framing;
+pub mod front_cache;
 pub mod headers;
 pub mod identity;
 pub mod identity_pool;

@@ -32,6 +32,7 @@ pub use error::TokenError;
 
 use crate::cache_key::TailHash;
 use crate::config::{BearerConfig, CognitoConfig, TokenUse};
+use crate::front_cache::FrontCache;
 use crate::headers::IdentityHeaders;
 use crate::identity::Identity;
 use crate::jwks::Jwks;
@@ -96,6 +97,9 @@ pub struct BearerIdentity {
 struct CachedBearer {
     identity: Arc<BearerIdentity>,
     kid: Box<str>,
+    /// The token, shared with the cache's key: a hit in the shared cache fills the
+    /// thread's front slot without copying it.
+    token: Arc<[u8]>,
     /// The JWKS generation in which `kid` was last seen published ([`NEVER_CHECKED`]
     /// until the first hit looks).
     published_in: AtomicU64,
@@ -113,6 +117,8 @@ pub struct Verifier {
     /// (tokens differ in size), hashed by its signature's tail ([`TailHash`]) and the
     /// full text compared on lookup.
     bearer_cache: Cache<Arc<[u8]>, Arc<CachedBearer>, TailHash>,
+    /// This thread's most recent hits, looked at first ([`FrontCache`]).
+    bearer_front: FrontCache,
     signature_checks: AtomicU64,
 }
 
@@ -146,6 +152,7 @@ impl Verifier {
             jwks,
             signature_only,
             bearer_cache,
+            bearer_front: FrontCache::new(),
             signature_checks: AtomicU64::new(0),
         }
     }
@@ -190,7 +197,21 @@ impl Verifier {
         if token.len() > MAX_TOKEN_BYTES {
             return None;
         }
-        let hit = self.bearer_cache.get(token)?;
+        let hit = match self.bearer_front.get::<CachedBearer>(token) {
+            // The shared cache drops an entry at the token's `exp`; the front slot
+            // checks it itself.
+            Some(hit)
+                if jsonwebtoken::get_current_timestamp() < hit.identity.identity.expires_at =>
+            {
+                hit
+            }
+            _ => {
+                let hit = self.bearer_cache.get(token)?;
+                self.bearer_front
+                    .put(Arc::clone(&hit.token), Arc::clone(&hit));
+                hit
+            }
+        };
         // A cached result stands only while its signing key is still published: a key
         // dropped from the JWKS (rotation, or revocation after a compromise) ends the
         // tokens it signed, as an uncached check would. The key set is looked at again
@@ -203,6 +224,7 @@ impl Verifier {
             hit.published_in.store(generation, Ordering::Relaxed);
             return Some(Arc::clone(&hit.identity));
         }
+        self.bearer_front.remove(token);
         self.bearer_cache.invalidate(token);
         None
     }
@@ -250,13 +272,15 @@ impl Verifier {
             }
         };
         let verified = Arc::new(verified);
-        let entry = CachedBearer {
+        let key: Arc<[u8]> = token.as_bytes().into();
+        let entry = Arc::new(CachedBearer {
             identity: Arc::clone(&verified),
             kid: kid.into(),
+            token: Arc::clone(&key),
             published_in: AtomicU64::new(NEVER_CHECKED),
-        };
-        self.bearer_cache
-            .insert(token.as_bytes().into(), Arc::new(entry));
+        });
+        self.bearer_front.put(Arc::clone(&key), Arc::clone(&entry));
+        self.bearer_cache.insert(key, entry);
         Ok(verified)
     }
 

@@ -76,7 +76,7 @@ impl CookieStore<'_> {
         let session = Session::decode(&opened.payload)?;
         if let Some(cache) = self.spec.opened {
             let entry = OpenedSession::new(session.clone(), opened.expires_at, opened.needs_reseal);
-            cache.insert(sealed, Arc::new(entry));
+            cache.insert(sealed, entry);
         }
         Some((session, opened.needs_reseal))
     }

@@ -18,6 +18,7 @@ use std::time::Duration;
 use moka::sync::Cache;
 
 use crate::cache_key::TailHash;
+use crate::front_cache::FrontCache;
 use crate::headers::IdentityHeaders;
 use crate::identity::Identity;
 use crate::session::Session;
@@ -31,7 +32,6 @@ const IDLE: Duration = Duration::from_secs(600);
 const ENTRY_OVERHEAD: usize = 1024;
 
 /// A session opened from a sealed value, with what the seal said about it.
-#[derive(Debug)]
 pub struct OpenedSession {
     pub session: Arc<Session>,
     /// `session`'s identity.
@@ -42,6 +42,9 @@ pub struct OpenedSession {
     pub expires_at: u64,
     /// Opened with an older key of the ring (the caller re-seals it).
     pub needs_reseal: bool,
+    /// The sealed value it was opened from, shared with the cache's key: a hit in the
+    /// shared cache fills the thread's front slot without copying the value.
+    sealed: Arc<[u8]>,
 }
 
 impl OpenedSession {
@@ -53,13 +56,29 @@ impl OpenedSession {
             headers: Arc::new(headers),
             expires_at,
             needs_reseal,
+            sealed: Arc::from(&[][..]),
         }
+    }
+}
+
+/// The sealed value is a credential: `Debug` leaves it out.
+impl std::fmt::Debug for OpenedSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenedSession")
+            .field("session", &self.session)
+            .field("identity", &self.identity)
+            .field("headers", &self.headers)
+            .field("expires_at", &self.expires_at)
+            .field("needs_reseal", &self.needs_reseal)
+            .finish_non_exhaustive()
     }
 }
 
 #[derive(Clone)]
 pub struct OpenedSessions {
     cache: Cache<Arc<[u8]>, Arc<OpenedSession>, TailHash>,
+    /// This thread's most recent hits, looked at first ([`FrontCache`]).
+    front: FrontCache,
 }
 
 impl std::fmt::Debug for OpenedSessions {
@@ -82,6 +101,7 @@ impl Default for OpenedSessions {
                 })
                 .time_to_idle(IDLE)
                 .build_with_hasher(TailHash::default()),
+            front: FrontCache::new(),
         }
     }
 }
@@ -89,16 +109,27 @@ impl Default for OpenedSessions {
 impl OpenedSessions {
     /// The session `sealed` opened to before, if it is still within its sealed expiry.
     pub fn get(&self, sealed: &[u8], now: u64) -> Option<Arc<OpenedSession>> {
+        if let Some(hit) = self.front.get::<OpenedSession>(sealed) {
+            if now < hit.expires_at {
+                return Some(hit);
+            }
+            self.front.remove(sealed);
+        }
         let hit = self.cache.get(sealed)?;
         if now < hit.expires_at {
+            self.front.put(Arc::clone(&hit.sealed), Arc::clone(&hit));
             return Some(hit);
         }
         self.cache.invalidate(sealed);
         None
     }
 
-    pub fn insert(&self, sealed: &[u8], opened: Arc<OpenedSession>) {
-        self.cache.insert(sealed.into(), opened);
+    pub fn insert(&self, sealed: &[u8], mut opened: OpenedSession) {
+        let key: Arc<[u8]> = sealed.into();
+        opened.sealed = Arc::clone(&key);
+        let opened = Arc::new(opened);
+        self.front.put(Arc::clone(&key), Arc::clone(&opened));
+        self.cache.insert(key, opened);
     }
 }
 
@@ -120,8 +151,8 @@ mod tests {
         }
     }
 
-    fn entry(sub: &str, expires_at: u64) -> Arc<OpenedSession> {
-        Arc::new(OpenedSession::new(session(sub), expires_at, false))
+    fn entry(sub: &str, expires_at: u64) -> OpenedSession {
+        OpenedSession::new(session(sub), expires_at, false)
     }
 
     #[test]
@@ -146,6 +177,32 @@ mod tests {
         assert!(cache.get(b"v1.a", 2_000).is_none());
         // The expired entry is gone, not just hidden.
         assert!(cache.get(b"v1.a", 1_999).is_none());
+    }
+
+    #[test]
+    fn the_front_slot_answers_like_the_shared_cache() {
+        let cache = OpenedSessions::default();
+        cache.insert(b"v1.front", entry("alice", 2_000));
+        // Another thread has no front slot for it: the shared cache answers, and fills
+        // that thread's slot with the very entry.
+        let shared = cache.clone();
+        let (first, second) = std::thread::spawn(move || {
+            let first = shared.get(b"v1.front", 1_500).expect("shared hit");
+            let second = shared.get(b"v1.front", 1_500).expect("front hit");
+            assert!(
+                shared.get(b"v1.front", 2_000).is_none(),
+                "expired in front too"
+            );
+            (first, second)
+        })
+        .join()
+        .expect("thread");
+        assert!(Arc::ptr_eq(&first, &second));
+        assert_eq!(&*first.sealed, b"v1.front");
+        let here = cache.get(b"v1.front", 1_500).expect("front hit here");
+        assert!(Arc::ptr_eq(&here, &first));
+        // A reload's new cache shares no entries, front slots included.
+        assert!(OpenedSessions::default().get(b"v1.front", 1_500).is_none());
     }
 
     #[test]
