@@ -12,6 +12,7 @@
 //! cookie (deps.md §7 "Size budget").
 
 pub mod cookies;
+mod encoding;
 pub mod revoke;
 pub mod seal;
 pub mod store;
@@ -86,14 +87,14 @@ impl Session {
         }
     }
 
+    /// The bytes sealed into the cookie ([`encoding`]).
     pub fn encode(&self) -> Vec<u8> {
-        // Serialising a struct of strings, integers and string lists cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+        encoding::encode(self)
     }
 
     /// `None` for anything that is not an encoded session; never panics.
     pub fn decode(bytes: &[u8]) -> Option<Session> {
-        serde_json::from_slice(bytes).ok()
+        encoding::decode(bytes)
     }
 
     /// The absolute end of the session: `created_at + lifetime` (SPEC §3

@@ -6,18 +6,19 @@ use proptest::prelude::*;
 const NOW: u64 = 1_800_000_000;
 const DAY: u64 = 86_400;
 
-/// Pseudo-random base64url text, deterministic so the size test is stable.
+/// Base64url of `len` pseudo-random bytes, deterministic so the size test is stable.
 fn b64url(len: usize, seed: u64) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    use base64::Engine;
     let mut x = seed;
-    (0..len)
+    let bytes: Vec<u8> = (0..len)
         .map(|_| {
             x = x
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            char::from(ALPHABET[usize::try_from(x >> 58).expect("6 bits fit")])
+            (x >> 56) as u8
         })
-        .collect()
+        .collect();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// A Cognito refresh token is an encrypted JWT (RSA-OAEP + A256GCM, JWE compact form)
@@ -25,10 +26,10 @@ fn b64url(len: usize, seed: u64) -> String {
 fn cognito_refresh_token() -> String {
     let token = format!(
         "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAifQ.{}.{}.{}.{}",
-        b64url(342, 1),
-        b64url(16, 2),
-        b64url(1250, 3),
-        b64url(22, 4)
+        b64url(256, 1),
+        b64url(12, 2),
+        b64url(938, 3),
+        b64url(16, 4)
     );
     assert!((1650..1800).contains(&token.len()), "{}", token.len());
     token
@@ -85,11 +86,81 @@ fn encoding_is_compact_and_skips_empty_fields() {
         refresh_token: None,
         ..typical()
     };
-    let json = String::from_utf8(minimal.encode()).expect("JSON is UTF-8");
-    assert_eq!(
-        json,
-        r#"{"s":"c4b8e4a8-1f2a-4b7e-9d0a-6f3e2b1c0d9e","u":"alice","c":1800000000,"x":1800003600}"#
+    let encoded = minimal.encode();
+    let json = r#"{"s":"c4b8e4a8-1f2a-4b7e-9d0a-6f3e2b1c0d9e","u":"alice","c":1800000000,"x":1800003600}"#;
+    let mut want = vec![0x01, 0, u8::try_from(json.len()).expect("short")];
+    want.extend_from_slice(json.as_bytes());
+    assert_eq!(encoded, want);
+}
+
+#[test]
+fn tokens_are_carried_as_their_bytes_a_quarter_smaller() {
+    let jwt = format!("{}.{}.{}", b64url(30, 7), b64url(600, 8), b64url(256, 9));
+    let session = Session {
+        access_token: Some(jwt.clone()),
+        id_token: Some(jwt),
+        ..typical()
+    };
+    let as_text = serde_json::to_vec(&session).expect("JSON");
+    let packed = session.encode();
+    assert!(
+        packed.len() * 4 < as_text.len() * 3 + 200,
+        "packed {} bytes, as text {}",
+        packed.len(),
+        as_text.len()
     );
+    assert_eq!(Session::decode(&packed), Some(session));
+}
+
+#[test]
+fn tokens_that_would_not_come_back_exactly_stay_text() {
+    // Non-canonical trailing bits, padding, a foreign alphabet, too many segments, and
+    // text that is no base64 at all.
+    for odd in [
+        "eyJh.abd",
+        "eyJh.YQ==",
+        "eyJh+/.YQ",
+        "a.b.c.d.e.f.g.h.i",
+        "not a token",
+    ] {
+        let session = Session {
+            refresh_token: Some(odd.to_owned()),
+            ..typical()
+        };
+        let encoded = session.encode();
+        assert!(
+            String::from_utf8_lossy(&encoded).contains(odd),
+            "{odd} is kept as text"
+        );
+        assert_eq!(Session::decode(&encoded), Some(session));
+    }
+}
+
+#[test]
+fn sessions_sealed_as_plain_json_by_earlier_releases_still_open() {
+    let session = typical();
+    let json = serde_json::to_vec(&session).expect("JSON");
+    assert_eq!(Session::decode(&json), Some(session));
+}
+
+#[test]
+fn packed_payloads_that_repeat_or_truncate_a_token_are_rejected() {
+    let packed = typical().encode();
+    // The token again after itself.
+    let json_len = usize::from(u16::from_be_bytes([packed[1], packed[2]]));
+    let token = packed[3 + json_len..].to_vec();
+    let mut twice = packed.clone();
+    twice.extend_from_slice(&token);
+    assert_eq!(Session::decode(&twice), None);
+    // Cut anywhere inside the token section.
+    for cut in [packed.len() - 1, packed.len() - 100, 3 + json_len + 1] {
+        assert_eq!(Session::decode(&packed[..cut]), None, "cut at {cut}");
+    }
+    // An unknown field letter.
+    let mut unknown = packed[..3 + json_len].to_vec();
+    unknown.push(b'z');
+    unknown.extend_from_slice(&token[1..]);
+    assert_eq!(Session::decode(&unknown), None);
 }
 
 #[test]
@@ -193,5 +264,37 @@ proptest! {
     #[test]
     fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
         let _ = Session::decode(&bytes);
+    }
+
+    #[test]
+    fn any_token_text_round_trips(
+        segments in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..64), 1..10),
+        junk in "[A-Za-z0-9._=+/ -]{0,40}",
+    ) {
+        let shaped = segments
+            .iter()
+            .map(|s| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, s))
+            .collect::<Vec<_>>()
+            .join(".");
+        let session = Session {
+            refresh_token: Some(shaped),
+            access_token: Some(junk),
+            ..typical()
+        };
+        prop_assert_eq!(Session::decode(&session.encode()), Some(session));
+    }
+
+    #[test]
+    fn packed_payload_corruption_never_panics(
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+    ) {
+        let mut bytes = typical().encode();
+        for (at, value) in flips {
+            let i = at.index(bytes.len());
+            bytes[i] = value;
+        }
+        if let Some(s) = Session::decode(&bytes) {
+            prop_assert_eq!(Session::decode(&s.encode()), Some(s));
+        }
     }
 }
