@@ -87,7 +87,8 @@ fn encoding_is_compact_and_skips_empty_fields() {
         ..typical()
     };
     let encoded = minimal.encode();
-    let json = r#"{"s":"c4b8e4a8-1f2a-4b7e-9d0a-6f3e2b1c0d9e","u":"alice","c":1800000000,"x":1800003600}"#;
+    let json =
+        r#"{"s":"c4b8e4a8-1f2a-4b7e-9d0a-6f3e2b1c0d9e","u":"alice","c":1800000000,"x":1800003600}"#;
     let mut want = vec![0x01, 0, u8::try_from(json.len()).expect("short")];
     want.extend_from_slice(json.as_bytes());
     assert_eq!(encoded, want);
