@@ -293,6 +293,19 @@ fn secrets_can_come_from_files() {
         vec!["cognito.client_secret_file: set either cognito.client_secret or cognito.client_secret_file, not both".to_string()]
     );
 
+    // A file far larger than any secret (here an endless one) is refused without being
+    // read to its end.
+    let endless = VALID.replace(
+        "client_secret: super-secret-value",
+        "client_secret_file: /dev/zero",
+    );
+    let out = check(&endless, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        problems(&out),
+        vec!["cognito.client_secret_file: cannot read `/dev/zero`: longer than 64 KiB".to_string()]
+    );
+
     // Session key rings too, one secret per line, through an environment override.
     let (_d2, ring) = write_temp(
         "ring",
@@ -313,6 +326,17 @@ fn missing_config_file_is_a_config_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("cannot read the config file"));
+
+    let out = Command::new(bin())
+        .args(["check-config", "-c", "/dev/zero"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("/dev/zero: cannot read the config file (longer than 1024 KiB)"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -49,13 +49,36 @@ pub fn load(
     path: &Path,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Config, ConfigErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = read_capped(path, MAX_CONFIG_BYTES).map_err(|e| {
         ConfigErrors(vec![format!(
             "{}: cannot read the config file ({e}); pass -c PATH or set COGNITO_SIDECAR_CONFIG",
             path.display()
         )])
     })?;
     load_from_str(&text, env)
+}
+
+/// The most of a config file that is read: far above any real one.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+/// The most of a `*_file` secret that is read: a secret, a key ring of them, a PEM
+/// bundle — not a disk image someone pointed at by mistake (or `/dev/zero`).
+const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
+/// The file at `path` as UTF-8 text, refusing one longer than `cap` bytes without
+/// reading past it.
+fn read_capped(path: impl AsRef<Path>, cap: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(cap + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > cap {
+        return Err(std::io::Error::other(format!(
+            "longer than {} KiB",
+            cap / 1024
+        )));
+    }
+    Ok(text)
 }
 
 /// Parses YAML text, applies `env` overrides and `*_file` secrets, and validates.
@@ -195,7 +218,7 @@ fn resolve_secret_files(tree: &mut Map<String, Value>, problems: &mut Vec<String
             problems.push(format!("{where_}: must be a file path"));
             continue;
         };
-        match std::fs::read_to_string(&path) {
+        match read_capped(&path, MAX_SECRET_FILE_BYTES) {
             Ok(text) => {
                 let value = if list {
                     Value::Array(
