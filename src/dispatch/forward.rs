@@ -16,66 +16,71 @@ use crate::proxy::ProxyError;
 use crate::respond::{self, Body};
 use crate::server::ConnInfo;
 
-pub(super) async fn forward(
-    app: &App,
-    settings: &Settings,
+// An `async` block, not an `async fn`, for the reason given in `super::handle`.
+#[allow(clippy::manual_async_fn)]
+pub(super) fn forward<'a>(
+    app: &'a App,
+    settings: &'a Settings,
     mut req: Request<Incoming>,
     conn: ConnInfo,
-    path: &str,
-    request_id: &HeaderValue,
-    auth: Option<&Authenticated>,
-) -> (Response<Body>, Outcome) {
-    let html = respond::wants_html(req.headers());
-    let target = match upstream_target(req.uri(), path) {
-        Ok(target) => target,
-        Err(e) => {
-            let error = ProxyError::BadRequest(e.to_string());
-            return (upstream_error(html, &error), Outcome::UpstreamError);
+    path: &'a str,
+    request_id: &'a HeaderValue,
+    auth: Option<&'a Authenticated>,
+) -> impl std::future::Future<Output = (Response<Body>, Outcome)> + 'a {
+    async move {
+        let html = respond::wants_html(req.headers());
+        let target = match upstream_target(req.uri(), path) {
+            Ok(target) => target,
+            Err(e) => {
+                let error = ProxyError::BadRequest(e.to_string());
+                return (upstream_error(html, &error), Outcome::UpstreamError);
+            }
+        };
+        let host = match req.headers().get(http::header::HOST) {
+            Some(host) => Some(host.clone()),
+            None => req
+                .uri()
+                .authority()
+                .and_then(|a| HeaderValue::from_str(a.as_str()).ok()),
+        };
+        let headers = req.headers_mut();
+        let upgrade = headers::remove_hop_by_hop(headers).filter(crate::proxy::tunnel_allowed);
+        match auth {
+            Some(auth) if auth.sole_cookie => {
+                headers.remove(http::header::COOKIE);
+            }
+            _ => crate::session::cookies::strip_own_cookies(headers, settings.cookie_name()),
         }
-    };
-    let host = match req.headers().get(http::header::HOST) {
-        Some(host) => Some(host.clone()),
-        None => req
-            .uri()
-            .authority()
-            .and_then(|a| HeaderValue::from_str(a.as_str()).ok()),
-    };
-    let headers = req.headers_mut();
-    let upgrade = headers::remove_hop_by_hop(headers).filter(crate::proxy::tunnel_allowed);
-    match auth {
-        Some(auth) if auth.sole_cookie => {
-            headers.remove(http::header::COOKIE);
+        let values = auth.map(|auth| auth.upstream_headers(settings, headers));
+        let mut added = Added::forwarding(
+            headers,
+            &Forwarding {
+                peer: conn.peer.ip(),
+                proto: if conn.tls { "https" } else { "http" },
+                host: host.as_ref(),
+                trusted_peer: crate::net::is_trusted(&settings.trusted_proxies, conn.peer.ip()),
+            },
+        )
+        .request_id(request_id);
+        if let Some(values) = &values {
+            added = added.identity(&settings.config.headers, values);
         }
-        _ => crate::session::cookies::strip_own_cookies(headers, settings.cookie_name()),
-    }
-    let values = auth.map(|auth| auth.upstream_headers(settings, headers));
-    let mut added = Added::forwarding(
-        headers,
-        &Forwarding {
-            peer: conn.peer.ip(),
-            proto: if conn.tls { "https" } else { "http" },
-            host: host.as_ref(),
-            trusted_peer: crate::net::is_trusted(&settings.trusted_proxies, conn.peer.ip()),
-        },
-    )
-    .request_id(request_id);
-    if let Some(values) = &values {
-        added = added.identity(&settings.config.headers, values);
-    }
-    if let (Some(auth), Some(signer), true) = (auth, &app.alb, settings.config.headers.alb.enabled)
-    {
-        Box::pin(alb_headers(headers, signer, auth, settings)).await;
-    }
-    let sent = Instant::now();
-    match app.upstream.forward(req, target, upgrade, &added).await {
-        Ok(resp) => {
-            app.metrics.upstream(sent.elapsed().as_secs_f64());
-            (resp, Outcome::Proxied)
+        if let (Some(auth), Some(signer), true) =
+            (auth, &app.alb, settings.config.headers.alb.enabled)
+        {
+            Box::pin(alb_headers(headers, signer, auth, settings)).await;
         }
-        Err(e @ (ProxyError::ClientBody | ProxyError::ClientTimeout(_))) => {
-            (upstream_error(html, &e), Outcome::BadRequest)
+        let sent = Instant::now();
+        match app.upstream.forward(req, target, upgrade, &added).await {
+            Ok(resp) => {
+                app.metrics.upstream(sent.elapsed().as_secs_f64());
+                (resp, Outcome::Proxied)
+            }
+            Err(e @ (ProxyError::ClientBody | ProxyError::ClientTimeout(_))) => {
+                (upstream_error(html, &e), Outcome::BadRequest)
+            }
+            Err(e) => (upstream_error(html, &e), Outcome::UpstreamError),
         }
-        Err(e) => (upstream_error(html, &e), Outcome::UpstreamError),
     }
 }
 
