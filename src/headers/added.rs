@@ -136,27 +136,9 @@ impl<'a> Added<'a> {
 mod tests {
     use std::net::{IpAddr, Ipv4Addr};
 
+    use super::super::identity::tests::{alice as identity, all_on};
     use super::*;
     use crate::config::AuthorizationHeader;
-    use crate::identity::Identity;
-
-    fn identity() -> Identity {
-        Identity {
-            sub: "5c3e".into(),
-            user: "alice".into(),
-            email: Some("alice@example.com".into()),
-            groups: vec!["admins".into()],
-            expires_at: 0,
-        }
-    }
-
-    fn all_on() -> HeadersConfig {
-        HeadersConfig {
-            access_token: true,
-            authorization: AuthorizationHeader::Access,
-            ..HeadersConfig::default()
-        }
-    }
 
     fn fwd(host: Option<&HeaderValue>, trusted_peer: bool) -> Forwarding<'_> {
         Forwarding {

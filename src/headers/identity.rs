@@ -157,10 +157,11 @@ impl IdentityHeaders {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn alice() -> Identity {
+    /// Shared with the other header tests (`added`).
+    pub(in crate::headers) fn alice() -> Identity {
         Identity {
             sub: "5c3e".into(),
             user: "alice".into(),
@@ -170,7 +171,7 @@ mod tests {
         }
     }
 
-    fn all_on() -> HeadersConfig {
+    pub(in crate::headers) fn all_on() -> HeadersConfig {
         HeadersConfig {
             access_token: true,
             authorization: AuthorizationHeader::Access,
