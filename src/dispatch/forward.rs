@@ -11,76 +11,108 @@ use hyper::body::Incoming;
 use super::Outcome;
 use crate::app::{unix_now, App, Settings};
 use crate::auth::Authenticated;
-use crate::headers::{self, Added, Forwarding};
+use crate::headers::{self, Added, Forwarding, IdentityHeaders};
 use crate::proxy::ProxyError;
 use crate::respond::{self, Body};
 use crate::server::ConnInfo;
 
-// An `async` block, not an `async fn`, for the reason given in `super::handle`.
-#[allow(clippy::manual_async_fn)]
-pub(super) fn forward<'a>(
-    app: &'a App,
+/// What phase 5 settles about a request before the upstream is asked.
+pub(super) struct Outbound {
+    /// The request target sent upstream (see [`upstream_target`]).
+    pub target: PathAndQuery,
+    /// The protocol of an `Upgrade` the upstream may accept (a WebSocket), if any.
+    pub upgrade: Option<HeaderValue>,
+    /// The original host, for `X-Forwarded-Host`.
+    pub host: Option<HeaderValue>,
+    /// The `Cookie` field is the session cookie alone, left out when the head is written
+    /// (see [`Added::without_cookie`]).
+    pub sole_cookie: bool,
+}
+
+/// Readies `req` for the upstream: fixes the target, removes hop-by-hop fields (RFC 9110
+/// §7.6.1) and the sidecar's own cookies (SPEC §5.5). An `Err` is the answer instead.
+///
+/// Synchronous on purpose, like the rest of the phases around the single upstream
+/// `await` in `super::handle`: each nested `async` level is a future moved whole into
+/// its caller's (bench/README.md, session 6).
+pub(super) fn prepare(
+    settings: &Settings,
+    req: &mut Request<Incoming>,
+    path: &str,
+    auth: Option<&Authenticated>,
+) -> Result<Outbound, ProxyError> {
+    let target =
+        upstream_target(req.uri(), path).map_err(|e| ProxyError::BadRequest(e.to_string()))?;
+    let host = match req.headers().get(http::header::HOST) {
+        Some(host) => Some(host.clone()),
+        None => req
+            .uri()
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok()),
+    };
+    let headers = req.headers_mut();
+    let upgrade = headers::remove_hop_by_hop(headers).filter(crate::proxy::tunnel_allowed);
+    let sole_cookie = auth.is_some_and(|auth| auth.sole_cookie);
+    if !sole_cookie {
+        crate::session::cookies::strip_own_cookies(headers, settings.cookie_name());
+    }
+    Ok(Outbound {
+        target,
+        upgrade,
+        host,
+        sole_cookie,
+    })
+}
+
+/// The fields the upstream request gets on top of the client's `headers`:
+/// `X-Forwarded-*` for `conn` and `host`, `X-Request-Id`, and the identity headers for
+/// `identity`'s values; without the client's `Cookie` when it is the `sole_cookie`.
+pub(super) fn added<'a>(
     settings: &'a Settings,
-    mut req: Request<Incoming>,
-    conn: ConnInfo,
-    path: &'a str,
+    headers: &HeaderMap,
+    conn: &ConnInfo,
+    host: Option<&HeaderValue>,
+    sole_cookie: bool,
     request_id: &'a HeaderValue,
-    auth: Option<&'a Authenticated>,
-) -> impl std::future::Future<Output = (Response<Body>, Outcome)> + 'a {
-    async move {
-        let html = respond::wants_html(req.headers());
-        let target = match upstream_target(req.uri(), path) {
-            Ok(target) => target,
-            Err(e) => {
-                let error = ProxyError::BadRequest(e.to_string());
-                return (upstream_error(html, &error), Outcome::UpstreamError);
-            }
-        };
-        let host = match req.headers().get(http::header::HOST) {
-            Some(host) => Some(host.clone()),
-            None => req
-                .uri()
-                .authority()
-                .and_then(|a| HeaderValue::from_str(a.as_str()).ok()),
-        };
-        let headers = req.headers_mut();
-        let upgrade = headers::remove_hop_by_hop(headers).filter(crate::proxy::tunnel_allowed);
-        match auth {
-            Some(auth) if auth.sole_cookie => {
-                headers.remove(http::header::COOKIE);
-            }
-            _ => crate::session::cookies::strip_own_cookies(headers, settings.cookie_name()),
+    identity: Option<&'a IdentityHeaders>,
+) -> Added<'a> {
+    let added = Added::forwarding(
+        headers,
+        &Forwarding {
+            peer: conn.peer.ip(),
+            proto: if conn.tls { "https" } else { "http" },
+            host,
+            trusted_peer: crate::net::is_trusted(&settings.trusted_proxies, conn.peer.ip()),
+        },
+    )
+    .request_id(request_id);
+    let added = if sole_cookie {
+        added.without_cookie()
+    } else {
+        added
+    };
+    match identity {
+        Some(values) => added.identity(&settings.config.headers, values),
+        None => added,
+    }
+}
+
+/// The answer for the upstream's `result`; `sent` is when it was asked.
+pub(super) fn answer(
+    app: &App,
+    html: bool,
+    sent: Instant,
+    result: Result<Response<Body>, ProxyError>,
+) -> (Response<Body>, Outcome) {
+    match result {
+        Ok(resp) => {
+            app.metrics.upstream(sent.elapsed().as_secs_f64());
+            (resp, Outcome::Proxied)
         }
-        let values = auth.map(|auth| auth.upstream_headers(settings, headers));
-        let mut added = Added::forwarding(
-            headers,
-            &Forwarding {
-                peer: conn.peer.ip(),
-                proto: if conn.tls { "https" } else { "http" },
-                host: host.as_ref(),
-                trusted_peer: crate::net::is_trusted(&settings.trusted_proxies, conn.peer.ip()),
-            },
-        )
-        .request_id(request_id);
-        if let Some(values) = &values {
-            added = added.identity(&settings.config.headers, values);
+        Err(e @ (ProxyError::ClientBody | ProxyError::ClientTimeout(_))) => {
+            (upstream_error(html, &e), Outcome::BadRequest)
         }
-        if let (Some(auth), Some(signer), true) =
-            (auth, &app.alb, settings.config.headers.alb.enabled)
-        {
-            Box::pin(alb_headers(headers, signer, auth, settings)).await;
-        }
-        let sent = Instant::now();
-        match app.upstream.forward(req, target, upgrade, &added).await {
-            Ok(resp) => {
-                app.metrics.upstream(sent.elapsed().as_secs_f64());
-                (resp, Outcome::Proxied)
-            }
-            Err(e @ (ProxyError::ClientBody | ProxyError::ClientTimeout(_))) => {
-                (upstream_error(html, &e), Outcome::BadRequest)
-            }
-            Err(e) => (upstream_error(html, &e), Outcome::UpstreamError),
-        }
+        Err(e) => (upstream_error(html, &e), Outcome::UpstreamError),
     }
 }
 
@@ -98,7 +130,7 @@ fn upstream_target(uri: &Uri, path: &str) -> Result<PathAndQuery, InvalidUri> {
 }
 
 /// `x-amzn-oidc-identity`, `-accesstoken` and the signed `-data` (SPEC §6, ALB set).
-async fn alb_headers(
+pub(super) async fn alb_headers(
     headers: &mut HeaderMap,
     signer: &crate::alb::AlbSigner,
     auth: &Authenticated,
@@ -136,7 +168,7 @@ pub(super) fn alb_key(app: &App, settings: &Settings, path: &str) -> Response<Bo
     }
 }
 
-fn upstream_error(html: bool, error: &ProxyError) -> Response<Body> {
+pub(super) fn upstream_error(html: bool, error: &ProxyError) -> Response<Body> {
     if matches!(error, ProxyError::ClientBody | ProxyError::ClientTimeout(_)) {
         tracing::info!(error = %error, "request not forwarded");
     } else {

@@ -12,31 +12,17 @@ use crate::access::Decision;
 use crate::app::{unix_now, App, Settings};
 use crate::auth::{authenticate, AuthOutcome, Authenticated, Via};
 use crate::config::Unauthenticated;
-use crate::endpoints::{forward_auth, info, signin, signout};
+use crate::endpoints::{info, signin};
 use crate::headers;
 use crate::identity::Identity;
 use crate::respond::{self, Body};
 use crate::server::ConnInfo;
 
 mod forward;
+mod route;
 
-use forward::{alb_key, forward};
-
-/// Where a request goes, decided from its method and canonical path alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
-    Healthz,
-    Readyz,
-    Start,
-    Callback,
-    SignOut,
-    UserInfo,
-    ForwardAuth,
-    AlbKey,
-    AwsCredentials,
-    Public,
-    Protected,
-}
+use forward::Outbound;
+use route::Route;
 
 /// How a request ended, for the access log and metrics: bounded values only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,18 +56,20 @@ impl Outcome {
 
 /// The request path, phase by phase: strip spoofed identity headers, classify the
 /// path, authenticate, authorize, forward, log.
-// An `async` block, not an `async fn`: see the comment inside.
+///
+/// The phases of a proxied request are written out here, around its one `await` on the
+/// upstream, rather than as nested `async fn`s: hyper boxes this future (a copy of all of
+/// it) and every nested level is another future moved whole into its caller's. Three
+/// such levels cost ~10 KB of copying per request (bench/README.md, session 6). The
+/// sidecar's own endpoints are rare next to proxied requests and are boxed on their own.
+// An `async` block, not an `async fn`: an `async fn` also moves each argument into a
+// local of its own, a second 264-byte `Request` in the state (bench/README.md, session 5).
 #[allow(clippy::manual_async_fn)]
 pub fn handle(
     app: Arc<App>,
     mut req: Request<Incoming>,
     conn: ConnInfo,
 ) -> impl std::future::Future<Output = Response<Body>> {
-    // An `async` block rather than an `async fn` (here and in the phases below): the
-    // block uses the arguments where it captured them, where an `async fn` also moves
-    // each into a local of its own. That was a second 264-byte `Request` in every
-    // level's state, and this future is boxed — copied whole — once per request:
-    // 300–700 instructions per request (bench/README.md, session 5).
     async move {
         let started = Instant::now();
         let settings = app.settings.load_full();
@@ -92,54 +80,154 @@ pub fn handle(
         headers::strip_identity(req.headers_mut());
 
         // Phase 2: one host and one canonical path, decided before any rule (RFC 9112 §3.2;
-        // issue: path differentials).
+        // issue: path differentials); then the route.
         let canonical = match crate::framing::check_host(req.version(), req.uri(), req.headers()) {
             Err(e) => Err(e.to_string()),
             Ok(()) => crate::path::canonicalize(req.uri().path()).map_err(|e| e.to_string()),
         };
-        let (mut resp, outcome, who, path) = match canonical {
+        let path = match canonical {
+            Ok(path) => path,
             Err(reason) => {
                 tracing::debug!(reason, "rejected request head");
-                let mut resp = respond::error(
-                    respond::wants_html(req.headers()),
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    "Bad request",
-                    "The request path or Host header is not valid.",
-                );
-                // A client that sends an ambiguous head may be probing for a parser
-                // differential: nothing more is read from this connection.
-                resp.headers_mut()
-                    .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
-                (resp, Outcome::BadRequest, None, "-".to_string())
-            }
-            Ok(path) => {
-                let route = classify(&settings, &method, &path);
-                let (resp, outcome, sub) =
-                    route_request(&app, &settings, route, req, conn, &path, &request_id).await;
-                (resp, outcome, sub, path)
+                let routed = (bad_request(&req), Outcome::BadRequest, None);
+                return finish(&app, started, &method, "-", &request_id, routed);
             }
         };
+        let route = route::classify(&settings, &method, &path);
+        let routed: Routed = 'routed: {
+            let mut auth = match route {
+                Route::Endpoint(endpoint) => {
+                    break 'routed Box::pin(route::endpoint(
+                        &app, &settings, endpoint, req, conn, &path,
+                    ))
+                    .await
+                }
+                Route::Public => None,
+                // Phase 3: authenticate.
+                Route::Protected => {
+                    let outcome = authenticate(&app, &settings, req.headers(), unix_now()).await;
+                    match caller(&app, &settings, outcome, &req, &path) {
+                        Ok(auth) => Some(auth),
+                        Err(refused) => break 'routed refused,
+                    }
+                }
+            };
+            let who = auth.as_ref().map(|auth| Arc::clone(&auth.identity));
 
-        resp.headers_mut()
-            .insert(headers::X_REQUEST_ID, request_id.clone());
-        let elapsed = started.elapsed().as_secs_f64();
-        app.metrics
-            .request(metric_outcome(outcome, resp.status()), elapsed);
-        // Phase 6: one access-log line (never the query string, which may carry codes).
-        tracing::info!(
-            target: "access",
-            method = %method,
-            path = %path,
-            status = resp.status().as_u16(),
-            latency_ms = (elapsed * 1e6).round() / 1e3,
-            request_id = request_id.to_str().unwrap_or("-"),
-            sub = who.as_ref().map_or("-", |identity| identity.sub.as_str()),
-            outcome = outcome.as_str(),
-            "request"
-        );
-        resp
+            // Phase 4: authorize, on the verified groups and the canonical path.
+            if let Some(auth) = &auth {
+                if !authorized(&settings, &req, &path, auth) {
+                    let resp = forbidden(&req);
+                    break 'routed (
+                        with_cookies(resp, &auth.set_cookies),
+                        Outcome::Forbidden,
+                        who,
+                    );
+                }
+            }
+
+            // Phase 5: forward with identity (and AWS credentials, when configured; the
+            // check comes first so that other requests do not allocate that future).
+            if let (Some(auth), Some(pool)) = (&mut auth, &app.identity_pool) {
+                if pool.forwards_credentials() {
+                    Box::pin(crate::identity_pool::signed_in::forward(
+                        &app,
+                        &settings,
+                        req.headers_mut(),
+                        auth,
+                    ))
+                    .await;
+                }
+            }
+            let set_cookies = auth.as_ref().map_or(&[][..], |auth| &auth.set_cookies[..]);
+            let html = respond::wants_html(req.headers());
+            let Outbound {
+                target,
+                upgrade,
+                host,
+                sole_cookie,
+            } = match forward::prepare(&settings, &mut req, &path, auth.as_ref()) {
+                Ok(outbound) => outbound,
+                Err(e) => {
+                    let (resp, outcome) = forward::answer(&app, html, Instant::now(), Err(e));
+                    break 'routed (with_cookies(resp, set_cookies), outcome, who);
+                }
+            };
+            let values = auth
+                .as_ref()
+                .map(|auth| auth.upstream_headers(&settings, req.headers()));
+            let added = forward::added(
+                &settings,
+                req.headers(),
+                &conn,
+                host.as_ref(),
+                sole_cookie,
+                &request_id,
+                values.as_deref(),
+            );
+            if let (Some(auth), Some(signer), true) =
+                (&auth, &app.alb, settings.config.headers.alb.enabled)
+            {
+                Box::pin(forward::alb_headers(
+                    req.headers_mut(),
+                    signer,
+                    auth,
+                    &settings,
+                ))
+                .await;
+            }
+            let sent = Instant::now();
+            let result = app.upstream.forward(req, target, upgrade, &added).await;
+            let (resp, outcome) = forward::answer(&app, html, sent, result);
+            (with_cookies(resp, set_cookies), outcome, who)
+        };
+        finish(&app, started, &method, &path, &request_id, routed)
     }
+}
+
+/// The access-log line and metrics for a request that ended as `routed`; its response.
+fn finish(
+    app: &App,
+    started: Instant,
+    method: &Method,
+    path: &str,
+    request_id: &HeaderValue,
+    (mut resp, outcome, who): Routed,
+) -> Response<Body> {
+    resp.headers_mut()
+        .insert(headers::X_REQUEST_ID, request_id.clone());
+    let elapsed = started.elapsed().as_secs_f64();
+    app.metrics
+        .request(metric_outcome(outcome, resp.status()), elapsed);
+    // Phase 6: one access-log line (never the query string, which may carry codes).
+    tracing::info!(
+        target: "access",
+        method = %method,
+        path = %path,
+        status = resp.status().as_u16(),
+        latency_ms = (elapsed * 1e6).round() / 1e3,
+        request_id = request_id.to_str().unwrap_or("-"),
+        sub = who.as_ref().map_or("-", |identity| identity.sub.as_str()),
+        outcome = outcome.as_str(),
+        "request"
+    );
+    resp
+}
+
+/// The answer to a request whose path or `Host` is not valid.
+fn bad_request(req: &Request<Incoming>) -> Response<Body> {
+    let mut resp = respond::error(
+        respond::wants_html(req.headers()),
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        "Bad request",
+        "The request path or Host header is not valid.",
+    );
+    // A client that sends an ambiguous head may be probing for a parser differential:
+    // nothing more is read from this connection.
+    resp.headers_mut()
+        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    resp
 }
 
 /// The metrics label: an upstream's own 5xx and the sidecar's own 500s are told apart
@@ -152,223 +240,73 @@ fn metric_outcome(outcome: Outcome, status: StatusCode) -> &'static str {
     }
 }
 
-fn classify(settings: &Settings, method: &Method, path: &str) -> Route {
-    let r = &settings.routes;
-    let get = matches!(*method, Method::GET | Method::HEAD);
-    match path {
-        "/healthz" if get => Route::Healthz,
-        "/readyz" if get => Route::Readyz,
-        p if p == r.start && get => Route::Start,
-        p if p == r.callback && get => Route::Callback,
-        p if p == r.sign_out && (get || *method == Method::POST) => Route::SignOut,
-        p if p == r.userinfo && get => Route::UserInfo,
-        p if p == r.auth && get => Route::ForwardAuth,
-        p if p
-            .strip_prefix(r.auth.as_str())
-            .is_some_and(|rest| rest.starts_with('/')) =>
-        {
-            Route::ForwardAuth
-        }
-        p if get && p.starts_with(&r.alb_keys) => Route::AlbKey,
-        p if p == r.aws_credentials && get => Route::AwsCredentials,
-        p if settings.access.is_public(p) => Route::Public,
-        _ => Route::Protected,
-    }
-}
-
 /// The response, how it ended, and who asked (for the access log), when known.
 type Routed = (Response<Body>, Outcome, Option<Arc<Identity>>);
 
-// An `async` block, not an `async fn`, for the reason given in `handle`.
-#[allow(clippy::manual_async_fn)]
-fn route_request<'a>(
-    app: &'a App,
-    settings: &'a Settings,
-    route: Route,
-    req: Request<Incoming>,
-    conn: ConnInfo,
-    path: &'a str,
-    request_id: &'a HeaderValue,
-) -> impl std::future::Future<Output = Routed> + 'a {
-    async move {
-        match route {
-            Route::Healthz => (info::healthz(), Outcome::Internal, None),
-            Route::Readyz => (
-                Box::pin(info::readyz(app, settings)).await,
-                Outcome::Internal,
-                None,
-            ),
-            Route::Start => {
-                let resp = signin::start(settings, app, req.uri().query(), req.headers());
-                (resp, Outcome::SignInRedirect, None)
-            }
-            Route::Callback => {
-                let resp = Box::pin(signin::callback(
-                    settings,
-                    app,
-                    req.uri().query(),
-                    req.headers(),
-                ))
-                .await;
-                let outcome = if resp.status() == StatusCode::FOUND {
-                    Outcome::Internal
-                } else {
-                    Outcome::BadRequest
-                };
-                (resp, outcome, None)
-            }
-            Route::SignOut => (
-                Box::pin(signout::sign_out(settings, app, req.headers())).await,
-                Outcome::Internal,
-                None,
-            ),
-            Route::UserInfo => {
-                let resp = Box::pin(info::userinfo(settings, app, req.headers())).await;
-                let outcome = match resp.status() {
-                    StatusCode::OK => Outcome::Internal,
-                    StatusCode::SERVICE_UNAVAILABLE => Outcome::IdpUnavailable,
-                    _ => Outcome::Unauthenticated,
-                };
-                (resp, outcome, None)
-            }
-            Route::ForwardAuth => {
-                let style = match path.strip_prefix(settings.routes.auth.as_str()) {
-                    Some(rest) if rest.starts_with('/') => forward_auth::Style::Envoy {
-                        method: req.method(),
-                        path: rest,
-                    },
-                    _ => forward_auth::Style::Headers,
-                };
-                let resp = Box::pin(forward_auth::check(
-                    settings,
-                    app,
-                    req.headers(),
-                    conn.peer.ip(),
-                    style,
-                ))
-                .await;
-                let outcome = match resp.status() {
-                    StatusCode::ACCEPTED | StatusCode::OK => Outcome::Internal,
-                    StatusCode::FORBIDDEN => Outcome::Forbidden,
-                    StatusCode::SERVICE_UNAVAILABLE => Outcome::IdpUnavailable,
-                    _ => Outcome::Unauthenticated,
-                };
-                (resp, outcome, None)
-            }
-            Route::AlbKey => (alb_key(app, settings, path), Outcome::Internal, None),
-            Route::AwsCredentials => {
-                let resp = Box::pin(crate::identity_pool::endpoint::serve(
-                    settings,
-                    app,
-                    req.method(),
-                    path,
-                    req.headers(),
-                ))
-                .await;
-                let outcome = match resp.status() {
-                    StatusCode::OK => Outcome::Internal,
-                    StatusCode::UNAUTHORIZED => Outcome::Unauthenticated,
-                    StatusCode::FORBIDDEN => Outcome::Forbidden,
-                    s if s.is_server_error() => Outcome::IdpUnavailable,
-                    _ => Outcome::BadRequest,
-                };
-                (resp, outcome, None)
-            }
-            Route::Public => {
-                let (resp, outcome) =
-                    forward(app, settings, req, conn, path, request_id, None).await;
-                (resp, outcome, None)
-            }
-            Route::Protected => protected(app, settings, req, conn, path, request_id).await,
+/// Phase 3's verdict: the authenticated caller, or the answer when there is none.
+// The answer is built once and moved straight into the response; boxing it would only
+// add an allocation to every refused request.
+#[allow(clippy::result_large_err)]
+fn caller(
+    app: &App,
+    settings: &Settings,
+    outcome: AuthOutcome,
+    req: &Request<Incoming>,
+    path: &str,
+) -> Result<Authenticated, Routed> {
+    let (resp, outcome) = match outcome {
+        AuthOutcome::Authenticated(auth) => return Ok(auth),
+        AuthOutcome::InvalidBearer => (
+            respond::unauthenticated(Some("invalid_token")),
+            Outcome::Unauthenticated,
+        ),
+        AuthOutcome::IdpUnavailable => (
+            info::idp_unavailable(respond::wants_html(req.headers())),
+            Outcome::IdpUnavailable,
+        ),
+        AuthOutcome::StoreUnavailable => (
+            info::store_unavailable(respond::wants_html(req.headers())),
+            Outcome::StoreUnavailable,
+        ),
+        AuthOutcome::Anonymous { clear_cookies } => {
+            let (resp, outcome) = unauthenticated(app, settings, req, path);
+            (with_cookies(resp, &clear_cookies), outcome)
         }
-    }
+    };
+    Err((resp, outcome, None))
 }
 
-/// Phases 3–5 for a protected path.
-// An `async` block, not an `async fn`, for the reason given in `handle`.
-#[allow(clippy::manual_async_fn)]
-fn protected<'a>(
-    app: &'a App,
-    settings: &'a Settings,
-    req: Request<Incoming>,
-    conn: ConnInfo,
-    path: &'a str,
-    request_id: &'a HeaderValue,
-) -> impl std::future::Future<Output = Routed> + 'a {
-    async move {
-        // Phase 3: authenticate.
-        let mut auth = match authenticate(app, settings, req.headers(), unix_now()).await {
-            AuthOutcome::Authenticated(auth) => auth,
-            AuthOutcome::InvalidBearer => {
-                return (
-                    respond::unauthenticated(Some("invalid_token")),
-                    Outcome::Unauthenticated,
-                    None,
-                )
-            }
-            AuthOutcome::IdpUnavailable => {
-                return (
-                    info::idp_unavailable(respond::wants_html(req.headers())),
-                    Outcome::IdpUnavailable,
-                    None,
-                )
-            }
-            AuthOutcome::StoreUnavailable => {
-                return (
-                    info::store_unavailable(respond::wants_html(req.headers())),
-                    Outcome::StoreUnavailable,
-                    None,
-                )
-            }
-            AuthOutcome::Anonymous { clear_cookies } => {
-                let (mut resp, outcome) = unauthenticated(app, settings, &req, path);
-                for cookie in clear_cookies {
-                    resp.headers_mut().append(SET_COOKIE, cookie);
-                }
-                return (resp, outcome, None);
-            }
-        };
-        let who = Some(Arc::clone(&auth.identity));
+/// Phase 4: may the authenticated caller make this request? Decided on the verified
+/// groups and the canonical path, and never for a cross-site WebSocket upgrade.
+fn authorized(
+    settings: &Settings,
+    req: &Request<Incoming>,
+    path: &str,
+    auth: &Authenticated,
+) -> bool {
+    settings
+        .access
+        .authorize(req.method(), path, &auth.identity.groups)
+        == Decision::Allow
+        && !cross_site_upgrade(settings, req, auth)
+}
 
-        // Phase 4: authorize, on the verified groups and the canonical path.
-        let denied = settings
-            .access
-            .authorize(req.method(), path, &auth.identity.groups)
-            == Decision::Deny
-            || cross_site_upgrade(settings, &req, &auth);
-        let (mut resp, outcome) = if denied {
-            let resp = respond::error(
-                respond::wants_html(req.headers()),
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "Access denied",
-                "You are signed in, but your account is not allowed to open this page.",
-            );
-            (resp, Outcome::Forbidden)
-        } else {
-            // Phase 5: forward with identity (and AWS credentials, when configured; the
-            // check comes first so that other requests do not allocate that future).
-            let mut req = req;
-            if app
-                .identity_pool
-                .as_ref()
-                .is_some_and(|pool| pool.forwards_credentials())
-            {
-                Box::pin(crate::identity_pool::signed_in::forward(
-                    app,
-                    settings,
-                    req.headers_mut(),
-                    &mut auth,
-                ))
-                .await;
-            }
-            forward(app, settings, req, conn, path, request_id, Some(&auth)).await
-        };
-        for cookie in auth.set_cookies {
-            resp.headers_mut().append(SET_COOKIE, cookie);
-        }
-        (resp, outcome, who)
+fn forbidden(req: &Request<Incoming>) -> Response<Body> {
+    respond::error(
+        respond::wants_html(req.headers()),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "Access denied",
+        "You are signed in, but your account is not allowed to open this page.",
+    )
+}
+
+/// `resp` with the `Set-Cookie` values appended.
+fn with_cookies(mut resp: Response<Body>, set_cookies: &[HeaderValue]) -> Response<Body> {
+    for cookie in set_cookies {
+        resp.headers_mut().append(SET_COOKIE, cookie.clone());
     }
+    resp
 }
 
 /// SPEC §5.4: browser navigations go to the hosted UI (unless the path's rule says

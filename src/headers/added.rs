@@ -10,7 +10,7 @@
 //! [`Added::apply`], the same inserts as before. Both say the same thing by
 //! construction: each walks [`Added::for_each`].
 
-use http::header::{HeaderName, HeaderValue};
+use http::header::{HeaderName, HeaderValue, COOKIE};
 use http::HeaderMap;
 
 use super::identity::IdentityHeaders;
@@ -36,6 +36,8 @@ pub struct Added<'a> {
     forwarded_host: Field,
     request_id: Option<&'a HeaderValue>,
     identity: Option<(&'a HeadersConfig, &'a IdentityHeaders)>,
+    /// The client's `Cookie` field is left out (it is the sidecar's session cookie).
+    without_cookie: bool,
 }
 
 impl<'a> Added<'a> {
@@ -69,6 +71,7 @@ impl<'a> Added<'a> {
             forwarded_host,
             request_id: None,
             identity: None,
+            without_cookie: false,
         }
     }
 
@@ -81,6 +84,15 @@ impl<'a> Added<'a> {
     /// Also the identity headers `config` enables, with `values`.
     pub fn identity(mut self, config: &'a HeadersConfig, values: &'a IdentityHeaders) -> Self {
         self.identity = Some((config, values));
+        self
+    }
+
+    /// Also leaves out the client's `Cookie` field: for a request whose only cookie is
+    /// the sidecar's session (SPEC §5.5: the sidecar's cookies never reach the
+    /// upstream). Leaving it out while writing costs nothing; removing it from the map
+    /// was a hash and a probe on every cookie-session request.
+    pub fn without_cookie(mut self) -> Self {
+        self.without_cookie = true;
         self
     }
 
@@ -109,7 +121,11 @@ impl<'a> Added<'a> {
     pub fn replaces(&self, name: &HeaderName) -> bool {
         // Nearly every field a client sends is ruled out by its length alone; the test
         // `every_added_name_passes_the_length_filter` keeps this list honest.
-        if !matches!(name.as_str().len(), 12 | 13 | 15..=18 | 24) {
+        let len = name.as_str().len();
+        if len == COOKIE.as_str().len() {
+            return self.without_cookie && name == COOKIE;
+        }
+        if !matches!(len, 12 | 13 | 15..=18 | 24) {
             return false;
         }
         if name == X_FORWARDED_HOST && self.forwarded_host == Field::Remove {
@@ -123,6 +139,9 @@ impl<'a> Added<'a> {
     /// Puts the fields into `headers`, replacing the client's copies: for a request
     /// whose head someone else writes.
     pub fn apply(&self, headers: &mut HeaderMap) {
+        if self.without_cookie {
+            headers.remove(COOKIE);
+        }
         if self.forwarded_host == Field::Remove {
             headers.remove(X_FORWARDED_HOST);
         }
@@ -234,6 +253,34 @@ mod tests {
                 let want: Vec<&str> = host.iter().map(|h| h.to_str().unwrap()).collect();
                 assert_eq!(fhost, want);
             }
+        }
+    }
+
+    #[test]
+    fn without_cookie_leaves_the_cookie_out_on_both_routes() {
+        let mut client = HeaderMap::new();
+        client.insert(
+            "cookie",
+            HeaderValue::from_static("_cognito_session=sealed"),
+        );
+        client.insert("accept", HeaderValue::from_static("*/*"));
+        for without in [false, true] {
+            let added = Added::forwarding(&client, &fwd(None, false));
+            let added = if without {
+                added.without_cookie()
+            } else {
+                added
+            };
+            let written: Vec<&str> = client
+                .keys()
+                .filter(|name| !added.replaces(name))
+                .map(|name| name.as_str())
+                .collect();
+            let mut applied = client.clone();
+            added.apply(&mut applied);
+            assert_eq!(written.contains(&"cookie"), !without, "{written:?}");
+            assert_eq!(applied.contains_key("cookie"), !without);
+            assert!(written.contains(&"accept") && applied.contains_key("accept"));
         }
     }
 }
