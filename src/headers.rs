@@ -72,9 +72,26 @@ pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-p
 pub const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Bit `n` is set when some identity header is `n` bytes long. Every request's fields
+/// are checked against the list, and nearly all are ruled out by their length alone.
+const IDENTITY_LENGTHS: u64 = {
+    let mut lengths = 0u64;
+    let mut i = 0;
+    while i < IDENTITY_HEADERS.len() {
+        // A longer name would need a wider mask: this fails the build, not a request.
+        assert!(IDENTITY_HEADERS[i].len() < 64);
+        lengths |= 1 << IDENTITY_HEADERS[i].len();
+        i += 1;
+    }
+    lengths
+};
+
 /// True when `name` is one of the identity headers in any spelling.
 pub fn is_identity_header(name: &str) -> bool {
     let len = name.len();
+    if len >= 64 || IDENTITY_LENGTHS & (1 << len) == 0 {
+        return false;
+    }
     IDENTITY_HEADERS.iter().any(|known| {
         known.len() == len
             && known
