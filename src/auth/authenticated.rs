@@ -11,7 +11,6 @@ use super::bearer_token;
 use crate::app::Settings;
 use crate::headers::IdentityHeaders;
 use crate::identity::Identity;
-use crate::session::cookies;
 use crate::session::store::opened::OpenedSession;
 use crate::session::Session;
 use crate::tokens::BearerIdentity;
@@ -35,7 +34,7 @@ pub struct Authenticated {
     /// `Set-Cookie` values to send with the response (a refreshed or re-sealed session).
     pub set_cookies: Vec<HeaderValue>,
     /// The request's `Cookie` field is the session cookie and nothing else (see
-    /// [`cookies::only_session_cookie`]): forwarding drops it without reading it again.
+    /// [`crate::session::cookies::only_session_cookie`]): forwarding drops it without reading it again.
     pub sole_cookie: bool,
 }
 
@@ -81,20 +80,15 @@ impl Authenticated {
         }
     }
 
-    /// A session found in the opened-session cache from `request`'s cookies, by a sealed
-    /// value `sealed_len` bytes long.
-    pub(super) fn opened(
-        opened: &OpenedSession,
-        request: &HeaderMap,
-        name: &str,
-        sealed_len: usize,
-    ) -> Self {
+    /// A session found in the opened-session cache; `sole_cookie` as in
+    /// [`Authenticated::sole_cookie`].
+    pub(super) fn opened(opened: &OpenedSession, sole_cookie: bool) -> Self {
         Self {
             identity: Arc::clone(&opened.identity),
             headers: Arc::clone(&opened.headers),
             via: Via::Session(Arc::clone(&opened.session)),
             set_cookies: Vec::new(),
-            sole_cookie: cookies::only_session_cookie(request, name, sealed_len),
+            sole_cookie,
         }
     }
 }

@@ -21,7 +21,7 @@ use http::HeaderMap;
 
 use crate::app::{App, Settings};
 use crate::oauth::TokenSet;
-use crate::session::cookies::{self, cookie_pairs, request_cookies};
+use crate::session::cookies::{self, request_cookies};
 use crate::session::store::{Loaded, Lookup, SessionStore, Store};
 use crate::session::Session;
 use crate::session::SessionStatus;
@@ -105,13 +105,10 @@ async fn from_session(
     let refresh_enabled = settings.config.session.refresh;
     // A browser's usual request: the cookie it sent last time, its session still valid.
     // Read straight from the request's headers; anything else takes the full path below.
-    if let Some((hit, sealed_len)) = store.opened(cookie_pairs(headers), now) {
+    if let Some((hit, sole_cookie)) = store.opened(headers, now) {
         let valid = hit.session.status(now, lifetime, refresh_enabled) == SessionStatus::Valid;
         if valid && !hit.needs_reseal {
-            let name = settings.cookie_name();
-            return AuthOutcome::Authenticated(Authenticated::opened(
-                &hit, headers, name, sealed_len,
-            ));
+            return AuthOutcome::Authenticated(Authenticated::opened(&hit, sole_cookie));
         }
     }
     let name = settings.cookie_name();

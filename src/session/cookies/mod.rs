@@ -192,6 +192,21 @@ pub fn only_session_cookie(headers: &HeaderMap, name: &str, value_len: usize) ->
         && bytes.get(name.len()) == Some(&b'=')
 }
 
+/// What follows `NAME=` when the request has exactly one `Cookie` field and it starts
+/// with `NAME=`, read without a pass over the value. It is the session cookie's value
+/// only if it holds no second item: callers use it as a key that is never found
+/// otherwise (see `CookieStore::opened`).
+pub fn after_session_name<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a [u8]> {
+    let mut values = headers.get_all(COOKIE).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return None;
+    };
+    value
+        .as_bytes()
+        .strip_prefix(name.as_bytes())?
+        .strip_prefix(b"=")
+}
+
 /// Appends the items of `value` that are not ours as one `Cookie` header — `value`
 /// itself when that is what it already was — or nothing when none are left.
 fn append_foreign(headers: &mut HeaderMap, value: HeaderValue, base: &str) {

@@ -227,14 +227,15 @@ impl Store<'_> {
     /// The cookie store's fast path ([`cookie::CookieStore::opened`]): a session already
     /// opened from exactly these request cookies, found without copying them. Always
     /// `None` for a shared store, which must be asked every time (a session ended
-    /// elsewhere ends here too). With it, the length of the sealed value it was found by.
-    pub fn opened<'a>(
+    /// elsewhere ends here too). With it, whether the `Cookie` field is that session
+    /// cookie alone.
+    pub fn opened(
         &self,
-        cookies: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+        headers: &http::HeaderMap,
         now: u64,
-    ) -> Option<(std::sync::Arc<opened::OpenedSession>, usize)> {
+    ) -> Option<(std::sync::Arc<opened::OpenedSession>, bool)> {
         match self {
-            Store::Cookie(s) => s.opened(cookies, now),
+            Store::Cookie(s) => s.opened(headers, now),
             #[cfg(feature = "redis-store")]
             Store::Redis(_) => None,
         }
