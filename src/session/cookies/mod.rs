@@ -182,14 +182,7 @@ pub fn strip_own_cookies(headers: &mut HeaderMap, base: &str) {
 /// value: a field of that exact length leaves no room for a second item (it would need
 /// a `;`, inside the value's span) or for chunk names (longer than `NAME`).
 pub fn only_session_cookie(headers: &HeaderMap, name: &str, value_len: usize) -> bool {
-    let mut values = headers.get_all(COOKIE).iter();
-    let (Some(value), None) = (values.next(), values.next()) else {
-        return false;
-    };
-    let bytes = value.as_bytes();
-    bytes.len() == name.len() + 1 + value_len
-        && bytes.starts_with(name.as_bytes())
-        && bytes.get(name.len()) == Some(&b'=')
+    after_session_name(headers, name).is_some_and(|value| value.len() == value_len)
 }
 
 /// What follows `NAME=` when the request has exactly one `Cookie` field and it starts
