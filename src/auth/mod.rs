@@ -62,25 +62,68 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 /// [`bearer_token`] finds nothing either.
 fn raw_bearer_token(headers: &HeaderMap) -> Option<&[u8]> {
     let value = headers.get(AUTHORIZATION)?.as_bytes();
-    let (scheme, rest) = value.split_at_checked(memchr::memchr(b' ', value)?)?;
-    let token = rest.get(1..)?.trim_ascii();
-    (scheme.eq_ignore_ascii_case(b"bearer") && !token.is_empty()).then_some(token)
+    // `bearer_token` splits at the first space, so its scheme is `bearer` exactly when
+    // the value starts `bearer ` (any case).
+    let (scheme, rest) = value.split_at_checked(b"bearer ".len())?;
+    let token = rest.trim_ascii();
+    (scheme.eq_ignore_ascii_case(b"bearer ") && !token.is_empty()).then_some(token)
 }
 
+/// The caller, when the request carries a credential verified before that needs
+/// nothing more: a bearer token in the verified-token cache, or a session cookie in the
+/// opened-session cache whose session is valid and sealed with the current key. This
+/// is every steady-state request, and it needs no I/O, so it is a plain function: the
+/// request path builds and polls the [`authenticate`] future only when this finds
+/// nothing. A request with a bearer token is never answered from its cookie.
+pub fn cached(
+    app: &App,
+    settings: &Settings,
+    headers: &HeaderMap,
+    now: u64,
+) -> Option<Authenticated> {
+    if let Some(raw) = bearer_raw(settings, headers) {
+        return app
+            .verifier
+            .cached_bearer(raw, now)
+            .map(Authenticated::bearer);
+    }
+    let store = app.store(settings);
+    let (hit, sole_cookie) = store.opened(headers, now)?;
+    let lifetime = settings.lifetime_secs();
+    let refresh_enabled = settings.config.session.refresh;
+    let valid = hit.session.status(now, lifetime, refresh_enabled) == SessionStatus::Valid;
+    (valid && !hit.needs_reseal).then(|| Authenticated::opened(&hit, sole_cookie))
+}
+
+/// The raw bearer token, when the request has one and bearer clients are accepted.
+fn bearer_raw<'h>(settings: &Settings, headers: &'h HeaderMap) -> Option<&'h [u8]> {
+    raw_bearer_token(headers).filter(|_| !settings.config.bearer.token_use.is_empty())
+}
+
+/// Who the request is from (SPEC §5.3): [`cached`], or else [`uncached`].
 pub async fn authenticate(
     app: &App,
     settings: &Settings,
     headers: &HeaderMap,
     now: u64,
 ) -> AuthOutcome {
+    match cached(app, settings, headers, now) {
+        Some(auth) => AuthOutcome::Authenticated(auth),
+        None => uncached(app, settings, headers, now).await,
+    }
+}
+
+/// The full checks, for a request [`cached`] found nothing for: a bearer token
+/// verified, or a session cookie opened or loaded from the store, and refreshed when its
+/// tokens have expired.
+pub async fn uncached(
+    app: &App,
+    settings: &Settings,
+    headers: &HeaderMap,
+    now: u64,
+) -> AuthOutcome {
     // Without a raw token there is no text one either (see `raw_bearer_token`).
-    let raw = raw_bearer_token(headers).filter(|_| !settings.config.bearer.token_use.is_empty());
-    if let Some(raw) = raw {
-        // The usual API call: a token verified before, so no verification future to
-        // allocate and poll.
-        if let Some(bearer) = app.verifier.cached_bearer(raw) {
-            return AuthOutcome::Authenticated(Authenticated::bearer(bearer));
-        }
+    if bearer_raw(settings, headers).is_some() {
         if let Some(token) = bearer_token(headers) {
             return match Box::pin(app.verifier.verify_bearer(token)).await {
                 Ok(bearer) => AuthOutcome::Authenticated(Authenticated::bearer(bearer)),
@@ -94,6 +137,8 @@ pub async fn authenticate(
     from_session(app, settings, headers, now).await
 }
 
+/// The session of a request [`cached`] found nothing for: opened, or loaded from the
+/// store, and refreshed when its tokens have expired.
 async fn from_session(
     app: &App,
     settings: &Settings,
@@ -103,14 +148,6 @@ async fn from_session(
     let store = app.store(settings);
     let lifetime = settings.lifetime_secs();
     let refresh_enabled = settings.config.session.refresh;
-    // A browser's usual request: the cookie it sent last time, its session still valid.
-    // Read straight from the request's headers; anything else takes the full path below.
-    if let Some((hit, sole_cookie)) = store.opened(headers, now) {
-        let valid = hit.session.status(now, lifetime, refresh_enabled) == SessionStatus::Valid;
-        if valid && !hit.needs_reseal {
-            return AuthOutcome::Authenticated(Authenticated::opened(&hit, sole_cookie));
-        }
-    }
     let name = settings.cookie_name();
     let present = session_cookies(settings, headers);
     let clear = || AuthOutcome::Anonymous {
@@ -331,6 +368,28 @@ mod tests {
         );
         assert_eq!(bearer_token(&h), None);
         assert_eq!(raw_bearer_token(&h), Some(&b"t\xffk"[..]));
+    }
+
+    proptest::proptest! {
+        /// Any text value: where the text parse finds a token, the raw one finds the
+        /// same bytes; where the raw one finds none, neither does the text parse.
+        #[test]
+        fn the_raw_token_is_the_text_token(
+            scheme in "(?i:bearer|basic|bearerx|)",
+            gap in "[ \t]{0,3}",
+            token in "[ -~\t]{0,12}",
+        ) {
+            let value = format!("{scheme}{gap}{token}");
+            let Ok(value) = HeaderValue::from_str(&value) else { return Ok(()) };
+            let mut h = HeaderMap::new();
+            h.insert(AUTHORIZATION, value);
+            if let Some(text) = bearer_token(&h) {
+                proptest::prop_assert_eq!(raw_bearer_token(&h), Some(text.as_bytes()));
+            }
+            if raw_bearer_token(&h).is_none() {
+                proptest::prop_assert_eq!(bearer_token(&h), None);
+            }
+        }
     }
 
     #[test]

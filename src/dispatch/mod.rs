@@ -10,7 +10,7 @@ use hyper::body::Incoming;
 
 use crate::access::Decision;
 use crate::app::{unix_now, App, Settings};
-use crate::auth::{authenticate, AuthOutcome, Authenticated, Via};
+use crate::auth::{self, AuthOutcome, Authenticated, Via};
 use crate::config::Unauthenticated;
 use crate::endpoints::{info, signin};
 use crate::headers;
@@ -105,7 +105,12 @@ pub fn handle(
                 Route::Public => None,
                 // Phase 3: authenticate.
                 Route::Protected => {
-                    let outcome = authenticate(&app, &settings, req.headers(), unix_now()).await;
+                    // A credential verified before needs no future at all.
+                    let now = unix_now();
+                    let outcome = match auth::cached(&app, &settings, req.headers(), now) {
+                        Some(auth) => AuthOutcome::Authenticated(auth),
+                        None => auth::uncached(&app, &settings, req.headers(), now).await,
+                    };
                     match caller(&app, &settings, outcome, &req, &path) {
                         Ok(auth) => Some(auth),
                         Err(refused) => break 'routed refused,

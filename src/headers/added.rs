@@ -98,6 +98,14 @@ impl<'a> Added<'a> {
 
     /// Calls `f` with every field to add, in a fixed order.
     pub fn for_each(&self, mut f: impl FnMut(&HeaderName, &HeaderValue)) {
+        self.for_each_forwarding(&mut f);
+        if let Some((config, values)) = self.identity {
+            values.for_each_enabled(config, f);
+        }
+    }
+
+    /// The fields other than the identity headers, in [`Self::for_each`]'s order.
+    fn for_each_forwarding(&self, mut f: impl FnMut(&HeaderName, &HeaderValue)) {
         let forwarded = [
             (&X_FORWARDED_FOR, &self.forwarded_for),
             (&X_FORWARDED_PROTO, &self.forwarded_proto),
@@ -111,8 +119,14 @@ impl<'a> Added<'a> {
         if let Some(id) = self.request_id {
             f(&X_REQUEST_ID, id);
         }
+    }
+
+    /// Writes what [`Self::for_each`] yields as HTTP/1 field lines, the same bytes in
+    /// the same order.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        self.for_each_forwarding(|name, value| super::encode_field(name, value, out));
         if let Some((config, values)) = self.identity {
-            values.for_each_enabled(config, f);
+            values.encode_enabled(config, out);
         }
     }
 
@@ -158,6 +172,7 @@ mod tests {
     use super::super::identity::tests::{alice as identity, all_on};
     use super::*;
     use crate::config::AuthorizationHeader;
+    use crate::identity::Identity;
 
     fn fwd(host: Option<&HeaderValue>, trusted_peer: bool) -> Forwarding<'_> {
         Forwarding {
@@ -189,6 +204,57 @@ mod tests {
         assert!(names.len() >= 10, "{names:?}");
         for name in &names {
             assert!(added.replaces(name), "{name}");
+        }
+    }
+
+    /// The upstream client writes `encode`'s bytes; hyper's gets `for_each`'s fields.
+    /// Every combination of enabled headers and of present values writes the same.
+    #[test]
+    fn encode_writes_exactly_what_for_each_yields() {
+        let host = HeaderValue::from_static("app.example.com");
+        let id = HeaderValue::from_static("req-1");
+        let bare = Identity {
+            email: None,
+            groups: vec![],
+            ..identity()
+        };
+        let all = [
+            IdentityHeaders::new(&identity(), Some("at"), Some("it")),
+            IdentityHeaders::new(&bare, None, None),
+        ];
+        for values in &all {
+            for mask in 0..64u8 {
+                for authorization in [
+                    AuthorizationHeader::None,
+                    AuthorizationHeader::Access,
+                    AuthorizationHeader::Id,
+                ] {
+                    let on = |bit: u8| mask & (1 << bit) != 0;
+                    let config = HeadersConfig {
+                        user: on(0),
+                        email: on(1),
+                        groups: on(2),
+                        sub: on(3),
+                        access_token: on(4),
+                        authorization,
+                        ..all_on()
+                    };
+                    let added = Added::forwarding(&HeaderMap::new(), &fwd(Some(&host), on(5)))
+                        .request_id(&id)
+                        .identity(&config, values);
+                    let mut expected = Vec::new();
+                    added.for_each(|name, value| {
+                        super::super::encode_field(name, value, &mut expected)
+                    });
+                    let mut written = Vec::new();
+                    added.encode(&mut written);
+                    assert_eq!(
+                        String::from_utf8_lossy(&written),
+                        String::from_utf8_lossy(&expected),
+                        "mask {mask:#b}, {authorization:?}"
+                    );
+                }
+            }
         }
     }
 

@@ -21,6 +21,14 @@ pub const X_FORWARDED_SUB: HeaderName = HeaderName::from_static("x-forwarded-sub
 pub const X_FORWARDED_ACCESS_TOKEN: HeaderName =
     HeaderName::from_static("x-forwarded-access-token");
 
+/// The claim headers, in the order they are sent.
+static CLAIM_NAMES: [HeaderName; 4] = [
+    X_FORWARDED_USER,
+    X_FORWARDED_EMAIL,
+    X_FORWARDED_GROUPS,
+    X_FORWARDED_SUB,
+];
+
 /// One caller's identity header values. A value that cannot be a header value (control
 /// characters) is absent: that header is left out rather than mangled.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -36,6 +44,13 @@ pub struct IdentityHeaders {
     bearer_access: Option<HeaderValue>,
     /// `Bearer <ID token>`, for `headers.authorization: id`.
     bearer_id: Option<HeaderValue>,
+    /// The four claim headers (user, email, groups, sub) as HTTP/1 field lines, each
+    /// `name: value\r\n` (or nothing, when that value is absent), back to back. The
+    /// upstream client copies the enabled lines instead of writing each field
+    /// (bench/README.md, session 7).
+    claim_lines: Box<[u8]>,
+    /// Where each claim's line ends in `claim_lines`, in the same order.
+    claim_ends: [usize; 4],
 }
 
 /// Tokens are secrets: `Debug` shows only which values are present.
@@ -65,7 +80,7 @@ fn bearer(token: &str) -> Option<HeaderValue> {
 impl IdentityHeaders {
     /// The values for `identity`, with the tokens a session keeps for forwarding.
     pub fn new(identity: &Identity, access_token: Option<&str>, id_token: Option<&str>) -> Self {
-        Self {
+        let mut headers = Self {
             user: value(&identity.user),
             email: identity.email.as_deref().and_then(value),
             groups: (!identity.groups.is_empty())
@@ -75,7 +90,30 @@ impl IdentityHeaders {
             access_token: access_token.and_then(value),
             bearer_access: access_token.and_then(bearer),
             bearer_id: id_token.and_then(bearer),
+            ..Self::default()
+        };
+        let mut lines = Vec::new();
+        let mut ends = [0; 4];
+        for (end, (name, value)) in ends.iter_mut().zip(headers.claims()) {
+            if let Some(value) = value {
+                super::encode_field(name, value, &mut lines);
+            }
+            *end = lines.len();
         }
+        headers.claim_lines = lines.into_boxed_slice();
+        headers.claim_ends = ends;
+        headers
+    }
+
+    /// The claim headers with their values, in the order they are sent.
+    fn claims(&self) -> [(&'static HeaderName, &Option<HeaderValue>); 4] {
+        let [user, email, groups, sub] = &CLAIM_NAMES;
+        [
+            (user, &self.user),
+            (email, &self.email),
+            (groups, &self.groups),
+            (sub, &self.sub),
+        ]
     }
 
     /// These values plus a bearer caller's own token, which is never cached with them.
@@ -134,26 +172,51 @@ impl IdentityHeaders {
         config: &HeadersConfig,
         mut f: impl FnMut(&HeaderName, &HeaderValue),
     ) {
-        let mut emit = |on: bool, name: &HeaderName, value: &Option<HeaderValue>| {
+        for (on, (name, value)) in claims_enabled(config).into_iter().zip(self.claims()) {
             if let (true, Some(v)) = (on, value) {
                 f(name, v);
             }
+        }
+        self.for_each_token(config, f);
+    }
+
+    /// Writes what [`Self::for_each_enabled`] yields as HTTP/1 field lines, the same
+    /// bytes in the same order, copying the claim lines rendered in advance.
+    pub fn encode_enabled(&self, config: &HeadersConfig, out: &mut Vec<u8>) {
+        let on = claims_enabled(config);
+        if on == [true; 4] {
+            out.extend_from_slice(&self.claim_lines);
+        } else {
+            let mut start = 0;
+            for (on, end) in on.into_iter().zip(self.claim_ends) {
+                if on {
+                    out.extend_from_slice(self.claim_lines.get(start..end).unwrap_or_default());
+                }
+                start = end;
+            }
+        }
+        self.for_each_token(config, |name, value| super::encode_field(name, value, out));
+    }
+
+    /// The token headers `config` enables, after the claims.
+    fn for_each_token(&self, config: &HeadersConfig, mut f: impl FnMut(&HeaderName, &HeaderValue)) {
+        if let (true, Some(v)) = (config.access_token, &self.access_token) {
+            f(&X_FORWARDED_ACCESS_TOKEN, v);
+        }
+        let bearer = match config.authorization {
+            AuthorizationHeader::None => None,
+            AuthorizationHeader::Access => self.bearer_access.as_ref(),
+            AuthorizationHeader::Id => self.bearer_id.as_ref(),
         };
-        emit(config.user, &X_FORWARDED_USER, &self.user);
-        emit(config.email, &X_FORWARDED_EMAIL, &self.email);
-        emit(config.groups, &X_FORWARDED_GROUPS, &self.groups);
-        emit(config.sub, &X_FORWARDED_SUB, &self.sub);
-        emit(
-            config.access_token,
-            &X_FORWARDED_ACCESS_TOKEN,
-            &self.access_token,
-        );
-        match config.authorization {
-            AuthorizationHeader::None => {}
-            AuthorizationHeader::Access => emit(true, &AUTHORIZATION, &self.bearer_access),
-            AuthorizationHeader::Id => emit(true, &AUTHORIZATION, &self.bearer_id),
+        if let Some(v) = bearer {
+            f(&AUTHORIZATION, v);
         }
     }
+}
+
+/// Which of the claim headers (user, email, groups, sub) `config` turns on.
+fn claims_enabled(config: &HeadersConfig) -> [bool; 4] {
+    [config.user, config.email, config.groups, config.sub]
 }
 
 #[cfg(test)]

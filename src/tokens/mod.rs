@@ -193,18 +193,15 @@ impl Verifier {
     /// has not expired and its signing key is still published. No parsing, no crypto:
     /// this is the hot path of every API call (no hashing beyond the cache's own keyed
     /// SipHash, no base64, no JSON).
-    pub fn cached_bearer(&self, token: &[u8]) -> Option<Arc<BearerIdentity>> {
+    /// `now` is Unix seconds, as the request path already read them.
+    pub fn cached_bearer(&self, token: &[u8], now: u64) -> Option<Arc<BearerIdentity>> {
         if token.len() > MAX_TOKEN_BYTES {
             return None;
         }
         let hit = match self.bearer_front.get::<CachedBearer>(token) {
             // The shared cache drops an entry at the token's `exp`; the front slot
             // checks it itself.
-            Some(hit)
-                if jsonwebtoken::get_current_timestamp() < hit.identity.identity.expires_at =>
-            {
-                hit
-            }
+            Some(hit) if now < hit.identity.identity.expires_at => hit,
             _ => {
                 let hit = self.bearer_cache.get(token)?;
                 self.bearer_front
@@ -238,7 +235,8 @@ impl Verifier {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::Malformed("the token is too long"));
         }
-        if let Some(hit) = self.cached_bearer(token.as_bytes()) {
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Some(hit) = self.cached_bearer(token.as_bytes(), now) {
             return Ok(hit);
         }
         let parts = compact::split(token)?;

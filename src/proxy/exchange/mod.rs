@@ -198,16 +198,9 @@ fn encode_head(req: &request::Parts, added: &Added<'_>, out: &mut Vec<u8>) {
         if name == TRANSFER_ENCODING || added.replaces(name) {
             continue;
         }
-        encode_field(name, value, out);
+        headers::encode_field(name, value, out);
     }
-    added.for_each(|name, value| encode_field(name, value, out));
-    out.extend_from_slice(b"\r\n");
-}
-
-fn encode_field(name: &HeaderName, value: &HeaderValue, out: &mut Vec<u8>) {
-    out.extend_from_slice(name.as_str().as_bytes());
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(value.as_bytes());
+    added.encode(out);
     out.extend_from_slice(b"\r\n");
 }
 

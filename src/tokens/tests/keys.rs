@@ -124,7 +124,7 @@ async fn a_cached_bearer_ends_when_its_key_leaves_the_jwks() {
     assert!(f.verifier.verify_bearer(&token).await.is_ok());
     assert!(f.verifier.verify_bearer(&token).await.is_ok());
     // A hit within the key set its key was last seen published in.
-    assert!(f.verifier.cached_bearer(token.as_bytes()).is_some());
+    assert!(f.verifier.cached_bearer(token.as_bytes(), now()).is_some());
     assert_eq!(
         f.verifier.signature_checks(),
         1,
@@ -135,7 +135,7 @@ async fn a_cached_bearer_ends_when_its_key_leaves_the_jwks() {
     let rotated = test_key(2).token(&access_claims());
     assert!(f.verifier.verify_bearer(&rotated).await.is_ok());
     assert!(
-        f.verifier.cached_bearer(token.as_bytes()).is_none(),
+        f.verifier.cached_bearer(token.as_bytes(), now()).is_none(),
         "the new key set is looked at"
     );
     assert_eq!(
