@@ -104,6 +104,74 @@ async fn access_and_id_tokens_reach_the_upstream_with_identity() {
     );
 }
 
+/// The headers the upstream saw for a GET of `path` with `Authorization: authorization`.
+async fn seen_with(port: u16, path: &str, authorization: &str) -> Vec<(String, String)> {
+    let resp = client()
+        .get(format!("http://127.0.0.1:{port}{path}"))
+        .header("authorization", authorization)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK, "{path} {authorization}");
+    echoed_headers(&resp.json().await.unwrap())
+}
+
+/// SPEC §6: tokens go upstream only in a header configured to carry them. The token a
+/// bearer client authenticated with is the sidecar's credential, like the session
+/// cookie; with `headers.authorization` set, `Authorization` is an identity header and
+/// no client copy reaches the app on any path (SPEC §5.1), public ones included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_reach_the_upstream_only_through_a_configured_header() {
+    let public = "access:\n  public_paths: [\"/public/*\"]\n";
+    let s = stack(public).await;
+    let t = tokens(&s).await;
+    let access = t["access_token"].as_str().unwrap();
+    let bearer = format!("Bearer {access}");
+    let h = seen_with(s.port, "/api/orders", &bearer).await;
+    assert_eq!(header(&h, "x-forwarded-user"), Some("alice"));
+    assert_eq!(
+        header(&h, "authorization"),
+        None,
+        "consumed token not forwarded"
+    );
+    assert_eq!(header(&h, "x-forwarded-access-token"), None);
+    // A request with a body goes through the other upstream client: the same.
+    let resp = client()
+        .post(format!("http://127.0.0.1:{}/api/orders", s.port))
+        .header("authorization", &bearer)
+        .header("accept", "application/json")
+        .body("{\"order\": 1}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let h = echoed_headers(&resp.json().await.unwrap());
+    assert_eq!(header(&h, "x-forwarded-user"), Some("alice"));
+    assert_eq!(header(&h, "authorization"), None, "not with a body either");
+    // The app's own scheme on a public path is the app's business.
+    let h = seen_with(s.port, "/public/x", "Basic YXBwOmtleQ==").await;
+    assert_eq!(header(&h, "authorization"), Some("Basic YXBwOmtleQ=="));
+    drop(s);
+
+    let s = stack(&format!(
+        "{public}headers:\n  authorization: access\n  access_token: true\n"
+    ))
+    .await;
+    let t = tokens(&s).await;
+    let access = t["access_token"].as_str().unwrap();
+    let h = seen_with(s.port, "/api/orders", &format!("Bearer {access}")).await;
+    let forwarded = format!("Bearer {access}");
+    assert_eq!(header(&h, "authorization"), Some(forwarded.as_str()));
+    assert_eq!(header(&h, "x-forwarded-access-token"), Some(access));
+    let count = h.iter().filter(|(n, _)| n == "authorization").count();
+    assert_eq!(count, 1, "one Authorization, the sidecar's");
+    // A forged token on a public path never poses as one the sidecar verified.
+    let h = seen_with(s.port, "/public/x", "Bearer forged.by.client").await;
+    assert_eq!(header(&h, "authorization"), None);
+    assert_eq!(header(&h, "x-forwarded-user"), None);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_use_and_client_lists_are_enforced() {
     let s = stack("bearer:\n  token_use: [access]\n").await;

@@ -92,7 +92,7 @@ pub fn cached(
     let lifetime = settings.lifetime_secs();
     let refresh_enabled = settings.config.session.refresh;
     let valid = hit.session.status(now, lifetime, refresh_enabled) == SessionStatus::Valid;
-    (valid && !hit.needs_reseal).then(|| Authenticated::opened(&hit, sole_cookie))
+    (valid && !hit.needs_reseal).then(|| Authenticated::opened(hit, sole_cookie))
 }
 
 /// The raw bearer token, when the request has one and bearer clients are accepted.

@@ -10,7 +10,8 @@ use hyper::body::Incoming;
 
 use super::Outcome;
 use crate::app::{unix_now, App, Settings};
-use crate::auth::Authenticated;
+use crate::auth::{Authenticated, Via};
+use crate::config::AuthorizationHeader;
 use crate::headers::{self, Added, Forwarding, IdentityHeaders};
 use crate::proxy::ProxyError;
 use crate::respond::{self, Body};
@@ -24,9 +25,17 @@ pub(super) struct Outbound {
     pub upgrade: Option<HeaderValue>,
     /// The original host, for `X-Forwarded-Host`.
     pub host: Option<HeaderValue>,
-    /// The `Cookie` field is the session cookie alone, left out when the head is written
-    /// (see [`Added::without_cookie`]).
-    pub sole_cookie: bool,
+    /// Client fields left out when the head is written.
+    pub left_out: LeftOut,
+}
+
+/// Client fields the upstream does not get, decided by [`prepare`].
+#[derive(Debug, Clone, Copy)]
+pub(super) struct LeftOut {
+    /// The `Cookie` field is the session cookie alone (see [`Added::without_cookie`]).
+    pub cookie: bool,
+    /// See [`Added::without_authorization`].
+    pub authorization: bool,
 }
 
 /// Readies `req` for the upstream: fixes the target, removes hop-by-hop fields (RFC 9110
@@ -56,23 +65,33 @@ pub(super) fn prepare(
     if !sole_cookie {
         crate::session::cookies::strip_own_cookies(headers, settings.cookie_name());
     }
+    // Tokens reach the upstream only through a header configured to carry them (SPEC
+    // §6, off by default). A bearer client's token is the credential the sidecar
+    // consumed, as the session cookie is, and is not passed on (as Envoy's jwt_authn
+    // does by default). When `headers.authorization` is set, `Authorization` is an
+    // identity header: no client copy passes, on any path (SPEC §5.1).
+    let authorization = settings.config.headers.authorization != AuthorizationHeader::None
+        || auth.is_some_and(|auth| matches!(auth.via(), Via::Bearer(_)));
     Ok(Outbound {
         target,
         upgrade,
         host,
-        sole_cookie,
+        left_out: LeftOut {
+            cookie: sole_cookie,
+            authorization,
+        },
     })
 }
 
 /// The fields the upstream request gets on top of the client's `headers`:
 /// `X-Forwarded-*` for `conn` and `host`, `X-Request-Id`, and the identity headers for
-/// `identity`'s values; without the client's `Cookie` when it is the `sole_cookie`.
+/// `identity`'s values; without the client fields `left_out` names.
 pub(super) fn added<'a>(
     settings: &'a Settings,
     headers: &HeaderMap,
     conn: &ConnInfo,
     host: Option<&HeaderValue>,
-    sole_cookie: bool,
+    left_out: LeftOut,
     request_id: &'a HeaderValue,
     identity: Option<&'a IdentityHeaders>,
 ) -> Added<'a> {
@@ -86,8 +105,13 @@ pub(super) fn added<'a>(
         },
     )
     .request_id(request_id);
-    let added = if sole_cookie {
+    let added = if left_out.cookie {
         added.without_cookie()
+    } else {
+        added
+    };
+    let added = if left_out.authorization {
+        added.without_authorization()
     } else {
         added
     };
@@ -143,7 +167,7 @@ pub(super) async fn alb_headers(
     if let Some(token) = values.access_token() {
         headers.insert(X_AMZN_OIDC_ACCESSTOKEN, token.clone());
     }
-    if let Some(data) = signer.data_header(&auth.identity, unix_now()).await {
+    if let Some(data) = signer.data_header(auth.identity(), unix_now()).await {
         headers.insert(X_AMZN_OIDC_DATA, data);
     }
 }

@@ -89,13 +89,15 @@ pub fn handle(
             Ok(path) => path,
             Err(reason) => {
                 tracing::debug!(reason, "rejected request head");
-                let routed = (bad_request(&req), Outcome::BadRequest, None);
-                return finish(&app, started, &method, "-", &request_id, routed);
+                let routed = (bad_request(&req), Outcome::BadRequest);
+                return finish(&app, started, &method, "-", &request_id, routed, None);
             }
         };
         let route = route::classify(&settings, &method, &path);
+        // The caller, once known: it outlives the phases, for the access log.
+        let mut auth: Option<Authenticated> = None;
         let routed: Routed = 'routed: {
-            let mut auth = match route {
+            auth = match route {
                 Route::Endpoint(endpoint) => {
                     break 'routed Box::pin(route::endpoint(
                         &app, &settings, endpoint, req, conn, &path,
@@ -107,27 +109,24 @@ pub fn handle(
                 Route::Protected => {
                     // A credential verified before needs no future at all.
                     let now = unix_now();
-                    let outcome = match auth::cached(&app, &settings, req.headers(), now) {
-                        Some(auth) => AuthOutcome::Authenticated(auth),
-                        None => auth::uncached(&app, &settings, req.headers(), now).await,
-                    };
-                    match caller(&app, &settings, outcome, &req, &path) {
-                        Ok(auth) => Some(auth),
-                        Err(refused) => break 'routed refused,
+                    match auth::cached(&app, &settings, req.headers(), now) {
+                        Some(auth) => Some(auth),
+                        None => {
+                            let outcome = auth::uncached(&app, &settings, req.headers(), now).await;
+                            match caller(&app, &settings, outcome, &req, &path) {
+                                Ok(auth) => Some(auth),
+                                Err(refused) => break 'routed refused,
+                            }
+                        }
                     }
                 }
             };
-            let who = auth.as_ref().map(|auth| Arc::clone(&auth.identity));
 
             // Phase 4: authorize, on the verified groups and the canonical path.
-            if let Some(auth) = &auth {
-                if !authorized(&settings, &req, &path, auth) {
-                    let resp = forbidden(&req);
-                    break 'routed (
-                        with_cookies(resp, &auth.set_cookies),
-                        Outcome::Forbidden,
-                        who,
-                    );
+            if let Some(caller) = &auth {
+                if !authorized(&settings, &req, &path, caller) {
+                    let resp = with_cookies(forbidden(&req), &caller.set_cookies);
+                    break 'routed (resp, Outcome::Forbidden);
                 }
             }
 
@@ -150,12 +149,12 @@ pub fn handle(
                 target,
                 upgrade,
                 host,
-                sole_cookie,
+                left_out,
             } = match forward::prepare(&settings, &mut req, &path, auth.as_ref()) {
                 Ok(outbound) => outbound,
                 Err(e) => {
                     let (resp, outcome) = forward::answer(&app, html, Instant::now(), Err(e));
-                    break 'routed (with_cookies(resp, set_cookies), outcome, who);
+                    break 'routed (with_cookies(resp, set_cookies), outcome);
                 }
             };
             let values = auth
@@ -166,7 +165,7 @@ pub fn handle(
                 req.headers(),
                 &conn,
                 host.as_ref(),
-                sole_cookie,
+                left_out,
                 &request_id,
                 values.as_deref(),
             );
@@ -184,9 +183,10 @@ pub fn handle(
             let sent = Instant::now();
             let result = app.upstream.forward(req, target, upgrade, &added).await;
             let (resp, outcome) = forward::answer(&app, html, sent, result);
-            (with_cookies(resp, set_cookies), outcome, who)
+            (with_cookies(resp, set_cookies), outcome)
         };
-        finish(&app, started, &method, &path, &request_id, routed)
+        let who = auth.as_ref().map(Authenticated::identity);
+        finish(&app, started, &method, &path, &request_id, routed, who)
     }
 }
 
@@ -197,7 +197,8 @@ fn finish(
     method: &Method,
     path: &str,
     request_id: &HeaderValue,
-    (mut resp, outcome, who): Routed,
+    (mut resp, outcome): Routed,
+    who: Option<&Identity>,
 ) -> Response<Body> {
     resp.headers_mut()
         .insert(headers::X_REQUEST_ID, request_id.clone());
@@ -212,7 +213,7 @@ fn finish(
         status = resp.status().as_u16(),
         latency_ms = (elapsed * 1e6).round() / 1e3,
         request_id = request_id.to_str().unwrap_or("-"),
-        sub = who.as_ref().map_or("-", |identity| identity.sub.as_str()),
+        sub = who.map_or("-", |identity| identity.sub.as_str()),
         outcome = outcome.as_str(),
         "request"
     );
@@ -245,8 +246,8 @@ fn metric_outcome(outcome: Outcome, status: StatusCode) -> &'static str {
     }
 }
 
-/// The response, how it ended, and who asked (for the access log), when known.
-type Routed = (Response<Body>, Outcome, Option<Arc<Identity>>);
+/// The response and how it ended.
+type Routed = (Response<Body>, Outcome);
 
 /// Phase 3's verdict: the authenticated caller, or the answer when there is none.
 // The answer is built once and moved straight into the response; boxing it would only
@@ -278,7 +279,7 @@ fn caller(
             (with_cookies(resp, &clear_cookies), outcome)
         }
     };
-    Err((resp, outcome, None))
+    Err((resp, outcome))
 }
 
 /// Phase 4: may the authenticated caller make this request? Decided on the verified
@@ -291,7 +292,7 @@ fn authorized(
 ) -> bool {
     settings
         .access
-        .authorize(req.method(), path, &auth.identity.groups)
+        .authorize(req.method(), path, &auth.identity().groups)
         == Decision::Allow
         && !cross_site_upgrade(settings, req, auth)
 }
@@ -351,7 +352,8 @@ fn is_navigation(method: &Method, headers: &HeaderMap) -> bool {
 /// Cross-site WebSocket hijacking guard: a cookie-authenticated upgrade must come from
 /// our own origin (or an allowed redirect host) when the browser names one.
 fn cross_site_upgrade(settings: &Settings, req: &Request<Incoming>, auth: &Authenticated) -> bool {
-    if !matches!(auth.via, Via::Session(_)) || !req.headers().contains_key(http::header::UPGRADE) {
+    if !matches!(auth.via(), Via::Session(_)) || !req.headers().contains_key(http::header::UPGRADE)
+    {
         return false;
     }
     let Some(origin) = req

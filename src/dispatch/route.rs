@@ -70,11 +70,11 @@ pub(super) async fn endpoint(
     path: &str,
 ) -> Routed {
     match endpoint {
-        Endpoint::Healthz => (info::healthz(), Outcome::Internal, None),
-        Endpoint::Readyz => (info::readyz(app, settings).await, Outcome::Internal, None),
+        Endpoint::Healthz => (info::healthz(), Outcome::Internal),
+        Endpoint::Readyz => (info::readyz(app, settings).await, Outcome::Internal),
         Endpoint::Start => {
             let resp = signin::start(settings, app, req.uri().query(), req.headers());
-            (resp, Outcome::SignInRedirect, None)
+            (resp, Outcome::SignInRedirect)
         }
         Endpoint::Callback => {
             let resp = signin::callback(settings, app, req.uri().query(), req.headers()).await;
@@ -83,12 +83,11 @@ pub(super) async fn endpoint(
             } else {
                 Outcome::BadRequest
             };
-            (resp, outcome, None)
+            (resp, outcome)
         }
         Endpoint::SignOut => (
             signout::sign_out(settings, app, req.headers()).await,
             Outcome::Internal,
-            None,
         ),
         Endpoint::UserInfo => {
             let resp = info::userinfo(settings, app, req.headers()).await;
@@ -97,7 +96,7 @@ pub(super) async fn endpoint(
                 StatusCode::SERVICE_UNAVAILABLE => Outcome::IdpUnavailable,
                 _ => Outcome::Unauthenticated,
             };
-            (resp, outcome, None)
+            (resp, outcome)
         }
         Endpoint::ForwardAuth => {
             let style = match path.strip_prefix(settings.routes.auth.as_str()) {
@@ -115,9 +114,9 @@ pub(super) async fn endpoint(
                 StatusCode::SERVICE_UNAVAILABLE => Outcome::IdpUnavailable,
                 _ => Outcome::Unauthenticated,
             };
-            (resp, outcome, None)
+            (resp, outcome)
         }
-        Endpoint::AlbKey => (alb_key(app, settings, path), Outcome::Internal, None),
+        Endpoint::AlbKey => (alb_key(app, settings, path), Outcome::Internal),
         Endpoint::AwsCredentials => {
             let resp = crate::identity_pool::endpoint::serve(
                 settings,
@@ -134,7 +133,7 @@ pub(super) async fn endpoint(
                 s if s.is_server_error() => Outcome::IdpUnavailable,
                 _ => Outcome::BadRequest,
             };
-            (resp, outcome, None)
+            (resp, outcome)
         }
     }
 }

@@ -109,7 +109,7 @@ pub async fn check(
     };
     if settings
         .access
-        .authorize(&original.method, &path, &auth.identity.groups)
+        .authorize(&original.method, &path, &auth.identity().groups)
         == Decision::Deny
     {
         return respond::json_error(

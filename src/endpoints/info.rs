@@ -12,7 +12,7 @@ use crate::session::store::SessionStore;
 pub async fn userinfo(settings: &Settings, app: &App, headers: &HeaderMap) -> Response<Body> {
     match authenticate(app, settings, headers, unix_now()).await {
         AuthOutcome::Authenticated(auth) => {
-            let id = &auth.identity;
+            let id = auth.identity();
             let mut resp = respond::json(
                 StatusCode::OK,
                 &serde_json::json!({

@@ -10,7 +10,7 @@
 //! [`Added::apply`], the same inserts as before. Both say the same thing by
 //! construction: each walks [`Added::for_each`].
 
-use http::header::{HeaderName, HeaderValue, COOKIE};
+use http::header::{HeaderName, HeaderValue, AUTHORIZATION, COOKIE};
 use http::HeaderMap;
 
 use super::identity::IdentityHeaders;
@@ -38,6 +38,8 @@ pub struct Added<'a> {
     identity: Option<(&'a HeadersConfig, &'a IdentityHeaders)>,
     /// The client's `Cookie` field is left out (it is the sidecar's session cookie).
     without_cookie: bool,
+    /// The client's `Authorization` field is left out (see [`Added::without_authorization`]).
+    without_authorization: bool,
 }
 
 impl<'a> Added<'a> {
@@ -72,6 +74,7 @@ impl<'a> Added<'a> {
             request_id: None,
             identity: None,
             without_cookie: false,
+            without_authorization: false,
         }
     }
 
@@ -93,6 +96,15 @@ impl<'a> Added<'a> {
     /// was a hash and a probe on every cookie-session request.
     pub fn without_cookie(mut self) -> Self {
         self.without_cookie = true;
+        self
+    }
+
+    /// Also leaves out the client's `Authorization` field: the bearer token the sidecar
+    /// consumed as the caller's credential, or any copy when `headers.authorization`
+    /// makes the field one the sidecar sets (SPEC §5.1, §6). Left out while writing,
+    /// like the cookie; an identity header that forwards a token still adds its own.
+    pub fn without_authorization(mut self) -> Self {
+        self.without_authorization = true;
         self
     }
 
@@ -139,6 +151,15 @@ impl<'a> Added<'a> {
         if len == COOKIE.as_str().len() {
             return self.without_cookie && name == COOKIE;
         }
+        // A bearer client's own `Authorization` is on every API call; it is replaced
+        // only when an identity header forwards a token in its place.
+        if len == AUTHORIZATION.as_str().len() {
+            return name == AUTHORIZATION
+                && (self.without_authorization
+                    || self
+                        .identity
+                        .is_some_and(|(config, values)| values.authorization(config).is_some()));
+        }
         if !matches!(len, 12 | 13 | 15..=18 | 24) {
             return false;
         }
@@ -155,6 +176,9 @@ impl<'a> Added<'a> {
     pub fn apply(&self, headers: &mut HeaderMap) {
         if self.without_cookie {
             headers.remove(COOKIE);
+        }
+        if self.without_authorization {
+            headers.remove(AUTHORIZATION);
         }
         if self.forwarded_host == Field::Remove {
             headers.remove(X_FORWARDED_HOST);
@@ -255,6 +279,58 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_client_authorization_is_replaced_only_by_a_forwarded_token() {
+        let bearer = HeaderValue::from_static("Bearer client");
+        let mut client = HeaderMap::new();
+        client.insert(AUTHORIZATION, bearer.clone());
+        let with_token = IdentityHeaders::new(&identity(), Some("at"), None);
+        let without_token = IdentityHeaders::new(&identity(), None, None);
+        let access = all_on();
+        let none = HeadersConfig {
+            authorization: AuthorizationHeader::None,
+            ..all_on()
+        };
+        let id = HeadersConfig {
+            authorization: AuthorizationHeader::Id,
+            ..all_on()
+        };
+        for (config, values, replaced) in [
+            (&access, &with_token, true),
+            (&access, &without_token, false),
+            (&none, &with_token, false),
+            (&id, &with_token, false),
+        ] {
+            let added = Added::forwarding(&client, &fwd(None, false)).identity(config, values);
+            assert_eq!(added.replaces(&AUTHORIZATION), replaced, "{config:?}");
+            let mut applied = client.clone();
+            added.apply(&mut applied);
+            assert_eq!(applied.get(AUTHORIZATION) == Some(&bearer), !replaced);
+        }
+        let plain = Added::forwarding(&client, &fwd(None, false));
+        assert!(!plain.replaces(&AUTHORIZATION));
+        // Left out: the client's copy never passes; a forwarded token still does.
+        for (config, values, ours) in [
+            (&none, &with_token, None),
+            (&access, &without_token, None),
+            (&access, &with_token, Some("Bearer at")),
+        ] {
+            let added = Added::forwarding(&client, &fwd(None, false))
+                .identity(config, values)
+                .without_authorization();
+            assert!(added.replaces(&AUTHORIZATION));
+            let mut applied = client.clone();
+            added.apply(&mut applied);
+            let sent: Vec<_> = applied.get_all(AUTHORIZATION).iter().collect();
+            assert_eq!(sent, ours.iter().collect::<Vec<_>>(), "{config:?}");
+            let mut written = Vec::new();
+            added.encode(&mut written);
+            let written = String::from_utf8(written).unwrap();
+            assert!(!written.contains("Bearer client"));
+            assert_eq!(written.contains("authorization: Bearer at"), ours.is_some());
         }
     }
 

@@ -203,13 +203,17 @@ impl IdentityHeaders {
         if let (true, Some(v)) = (config.access_token, &self.access_token) {
             f(&X_FORWARDED_ACCESS_TOKEN, v);
         }
-        let bearer = match config.authorization {
+        if let Some(v) = self.authorization(config) {
+            f(&AUTHORIZATION, v);
+        }
+    }
+
+    /// The `Authorization` value `config` sends upstream, if any.
+    pub fn authorization(&self, config: &HeadersConfig) -> Option<&HeaderValue> {
+        match config.authorization {
             AuthorizationHeader::None => None,
             AuthorizationHeader::Access => self.bearer_access.as_ref(),
             AuthorizationHeader::Id => self.bearer_id.as_ref(),
-        };
-        if let Some(v) = bearer {
-            f(&AUTHORIZATION, v);
         }
     }
 }

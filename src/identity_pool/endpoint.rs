@@ -46,7 +46,7 @@ pub async fn serve(
         AuthOutcome::Authenticated(mut auth) => {
             if settings
                 .access
-                .authorize(method, path, &auth.identity.groups)
+                .authorize(method, path, &auth.identity().groups)
                 == Decision::Deny
             {
                 let resp = respond::json_error(

@@ -53,8 +53,8 @@ pub async fn credentials(
     auth: &mut Authenticated,
     now: u64,
 ) -> Result<Arc<Credentials>, Failure> {
-    let sub = auth.identity.sub.clone();
-    match &auth.via {
+    let sub = auth.identity().sub.clone();
+    match auth.via() {
         Via::Bearer(bearer) => {
             if bearer.token_use != TokenUse::Id {
                 return Err(Failure::AccessTokenBearer);
@@ -91,7 +91,7 @@ pub async fn credentials(
         FreshOutcome::NotRefreshable => return Err(Failure::NoIdToken),
         FreshOutcome::IdpUnavailable => return Err(Failure::IdpUnavailable),
     };
-    Ok(pool.for_user(&auth.identity.sub, &id_token).await?)
+    Ok(pool.for_user(&auth.identity().sub, &id_token).await?)
 }
 
 /// `identity_pool.forward_credentials`: sets the `X-Aws-*` headers on the upstream

@@ -61,6 +61,14 @@ impl OpenedSession {
     }
 }
 
+impl OpenedSession {
+    /// A session that was not opened from a sealed value here (loaded from the store,
+    /// or just refreshed): no seal expiry, so it would never be a hit.
+    pub fn unsealed(session: Session) -> Self {
+        Self::new(session, 0, false)
+    }
+}
+
 /// The sealed value is a credential: `Debug` leaves it out.
 impl std::fmt::Debug for OpenedSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
