@@ -10,7 +10,7 @@ use http::HeaderMap;
 mod added;
 pub mod identity;
 mod request_id;
-pub use added::Added;
+pub use added::{Added, LeftOut};
 pub use identity::{inject_identity, IdentityHeaders};
 pub use request_id::request_id;
 

@@ -12,7 +12,7 @@ use super::Outcome;
 use crate::app::{unix_now, App, Settings};
 use crate::auth::{Authenticated, Via};
 use crate::config::AuthorizationHeader;
-use crate::headers::{self, Added, Forwarding, IdentityHeaders};
+use crate::headers::{self, Added, Forwarding, IdentityHeaders, LeftOut};
 use crate::proxy::ProxyError;
 use crate::respond::{self, Body};
 use crate::server::ConnInfo;
@@ -27,15 +27,6 @@ pub(super) struct Outbound {
     pub host: Option<HeaderValue>,
     /// Client fields left out when the head is written.
     pub left_out: LeftOut,
-}
-
-/// Client fields the upstream does not get, decided by [`prepare`].
-#[derive(Debug, Clone, Copy)]
-pub(super) struct LeftOut {
-    /// The `Cookie` field is the session cookie alone (see [`Added::without_cookie`]).
-    pub cookie: bool,
-    /// See [`Added::without_authorization`].
-    pub authorization: bool,
 }
 
 /// Readies `req` for the upstream: fixes the target, removes hop-by-hop fields (RFC 9110
@@ -104,17 +95,8 @@ pub(super) fn added<'a>(
             trusted_peer: crate::net::is_trusted(&settings.trusted_proxies, conn.peer.ip()),
         },
     )
-    .request_id(request_id);
-    let added = if left_out.cookie {
-        added.without_cookie()
-    } else {
-        added
-    };
-    let added = if left_out.authorization {
-        added.without_authorization()
-    } else {
-        added
-    };
+    .request_id(request_id)
+    .leaving_out(left_out);
     match identity {
         Some(values) => added.identity(&settings.config.headers, values),
         None => added,

@@ -36,10 +36,23 @@ pub struct Added<'a> {
     forwarded_host: Field,
     request_id: Option<&'a HeaderValue>,
     identity: Option<(&'a HeadersConfig, &'a IdentityHeaders)>,
-    /// The client's `Cookie` field is left out (it is the sidecar's session cookie).
-    without_cookie: bool,
-    /// The client's `Authorization` field is left out (see [`Added::without_authorization`]).
-    without_authorization: bool,
+    /// The client fields not sent upstream.
+    left_out: LeftOut,
+}
+
+/// Client fields left out of a forwarded request: left out while the head is written,
+/// which costs nothing, where removing them from the map was a hash and a probe on every
+/// request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LeftOut {
+    /// The client's `Cookie` field: for a request whose only cookie is the sidecar's
+    /// session (SPEC §5.5: the sidecar's cookies never reach the upstream).
+    pub cookie: bool,
+    /// The client's `Authorization` field: the bearer token the sidecar consumed as the
+    /// caller's credential, or any copy when `headers.authorization` makes the field one
+    /// the sidecar sets (SPEC §5.1, §6). An identity header that forwards a token still
+    /// adds its own.
+    pub authorization: bool,
 }
 
 impl<'a> Added<'a> {
@@ -73,8 +86,7 @@ impl<'a> Added<'a> {
             forwarded_host,
             request_id: None,
             identity: None,
-            without_cookie: false,
-            without_authorization: false,
+            left_out: LeftOut::default(),
         }
     }
 
@@ -90,21 +102,9 @@ impl<'a> Added<'a> {
         self
     }
 
-    /// Also leaves out the client's `Cookie` field: for a request whose only cookie is
-    /// the sidecar's session (SPEC §5.5: the sidecar's cookies never reach the
-    /// upstream). Leaving it out while writing costs nothing; removing it from the map
-    /// was a hash and a probe on every cookie-session request.
-    pub fn without_cookie(mut self) -> Self {
-        self.without_cookie = true;
-        self
-    }
-
-    /// Also leaves out the client's `Authorization` field: the bearer token the sidecar
-    /// consumed as the caller's credential, or any copy when `headers.authorization`
-    /// makes the field one the sidecar sets (SPEC §5.1, §6). Left out while writing,
-    /// like the cookie; an identity header that forwards a token still adds its own.
-    pub fn without_authorization(mut self) -> Self {
-        self.without_authorization = true;
+    /// Also leaves out the client fields `left_out` names.
+    pub fn leaving_out(mut self, left_out: LeftOut) -> Self {
+        self.left_out = left_out;
         self
     }
 
@@ -149,13 +149,13 @@ impl<'a> Added<'a> {
         // `every_added_name_passes_the_length_filter` keeps this list honest.
         let len = name.as_str().len();
         if len == COOKIE.as_str().len() {
-            return self.without_cookie && name == COOKIE;
+            return self.left_out.cookie && name == COOKIE;
         }
         // A bearer client's own `Authorization` is on every API call; it is replaced
         // only when an identity header forwards a token in its place.
         if len == AUTHORIZATION.as_str().len() {
             return name == AUTHORIZATION
-                && (self.without_authorization
+                && (self.left_out.authorization
                     || self
                         .identity
                         .is_some_and(|(config, values)| values.authorization(config).is_some()));
@@ -174,10 +174,10 @@ impl<'a> Added<'a> {
     /// Puts the fields into `headers`, replacing the client's copies: for a request
     /// whose head someone else writes.
     pub fn apply(&self, headers: &mut HeaderMap) {
-        if self.without_cookie {
+        if self.left_out.cookie {
             headers.remove(COOKIE);
         }
-        if self.without_authorization {
+        if self.left_out.authorization {
             headers.remove(AUTHORIZATION);
         }
         if self.forwarded_host == Field::Remove {
@@ -320,7 +320,10 @@ mod tests {
         ] {
             let added = Added::forwarding(&client, &fwd(None, false))
                 .identity(config, values)
-                .without_authorization();
+                .leaving_out(LeftOut {
+                    authorization: true,
+                    ..LeftOut::default()
+                });
             assert!(added.replaces(&AUTHORIZATION));
             let mut applied = client.clone();
             added.apply(&mut applied);
@@ -407,12 +410,10 @@ mod tests {
         );
         client.insert("accept", HeaderValue::from_static("*/*"));
         for without in [false, true] {
-            let added = Added::forwarding(&client, &fwd(None, false));
-            let added = if without {
-                added.without_cookie()
-            } else {
-                added
-            };
+            let added = Added::forwarding(&client, &fwd(None, false)).leaving_out(LeftOut {
+                cookie: without,
+                ..LeftOut::default()
+            });
             let written: Vec<&str> = client
                 .keys()
                 .filter(|name| !added.replaces(name))
